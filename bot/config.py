@@ -1,0 +1,235 @@
+"""Settings: the one reader of the environment (and of an optional `.env`)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from apscheduler.triggers.cron import CronTrigger
+from dotenv import dotenv_values
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_COPERNIQ_BASE_URL = "https://api.coperniq.io/v1"
+DEFAULT_COPERNIQ_APP_URL = "https://app.coperniq.io"
+
+# Public channels start with C, private ones (and old-style groups) with G.
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,}$")
+
+
+class Secret:
+    """A string that never shows itself in repr, str, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+class ConfigError(Exception):
+    """Every problem found in the environment, reported together."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "Configuration problems:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Immutable configuration; build it with `load_settings()`."""
+
+    slack_bot_token: Secret | None = None
+    slack_signing_secret: Secret | None = None
+    slack_app_token: Secret | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    slack_command: str = "/coperniq"
+    coperniq_api_key: Secret | None = None
+    coperniq_base_url: str = DEFAULT_COPERNIQ_BASE_URL
+    coperniq_app_url: str = DEFAULT_COPERNIQ_APP_URL
+    coperniq_daily_budget: int = 5000
+    db_path: Path = Path("data/bot.db")
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("America/Chicago"))
+    invoice_alert_channel: str | None = None
+    sla_alert_channel: str | None = None
+    invoice_alert_cron: str = "0 8 * * 1-5"
+    sla_alert_cron: str = "0 8-17 * * 1-5"
+    company_phone: str | None = None
+    port: int = 3000
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
+        missing = [n for n in names if not getattr(self, n)]
+        if missing:
+            raise ConfigError([f"{ENV_NAMES[n]} is required here: {DESCRIPTIONS[n]}" for n in missing])
+
+    def __repr__(self) -> str:  # dataclass repr would be fine (Secret hides itself); keep it short
+        shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Settings({shown})"
+
+
+# Settings attribute -> environment variable.
+ENV_NAMES: dict[str, str] = {
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "slack_command": "SLACK_COMMAND",
+    "coperniq_api_key": "COPERNIQ_API_KEY",
+    "coperniq_base_url": "COPERNIQ_BASE_URL",
+    "coperniq_app_url": "COPERNIQ_APP_URL",
+    "coperniq_daily_budget": "COPERNIQ_DAILY_BUDGET",
+    "db_path": "BOT_DB_PATH",
+    "timezone": "BOT_TIMEZONE",
+    "invoice_alert_channel": "INVOICE_ALERT_CHANNEL",
+    "sla_alert_channel": "SLA_ALERT_CHANNEL",
+    "invoice_alert_cron": "INVOICE_ALERT_CRON",
+    "sla_alert_cron": "SLA_ALERT_CRON",
+    "company_phone": "COMPANY_PHONE",
+    "port": "PORT",
+}
+
+DESCRIPTIONS: dict[str, str] = {
+    "slack_bot_token": "the bot token, starting xoxb-",
+    "slack_signing_secret": "the Slack app's signing secret (Basic Information page)",
+    "slack_app_token": "an app-level token starting xapp- with connections:write",
+    "slack_api_url": "an http(s) URL ending in /",
+    "slack_command": "a slash command such as /coperniq",
+    "coperniq_api_key": "a Coperniq API key (Settings > API keys), sent as x-api-key",
+    "coperniq_base_url": "an http(s) URL such as https://api.coperniq.io/v1",
+    "coperniq_app_url": "an http(s) URL such as https://app.coperniq.io/388",
+    "coperniq_daily_budget": "a whole number of requests per 24 h, at least 1",
+    "db_path": "a file path for the SQLite database",
+    "timezone": "an IANA time zone such as America/Chicago",
+    "invoice_alert_channel": "a Slack channel id such as C0123456789",
+    "sla_alert_channel": "a Slack channel id such as C0123456789",
+    "invoice_alert_cron": "a five-field crontab such as '0 8 * * 1-5'",
+    "sla_alert_cron": "a five-field crontab such as '0 8-17 * * 1-5'",
+    "company_phone": "a phone number in E.164 form such as +15125550100",
+    "port": "a TCP port number from 1 to 65535",
+}
+
+
+def _http_url(value: str) -> bool:
+    return bool(re.match(r"^https?://[^\s/]+", value))
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+) -> Settings:
+    """Build Settings from the environment (over values in `.env`); raise ConfigError listing every problem."""
+    values: dict[str, str] = {}
+    if dotenv_path is not None and Path(dotenv_path).is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        raw = values.get(ENV_NAMES[name])
+        if raw is None:
+            return None
+        raw = raw.strip()
+        return raw or None
+
+    problems: list[str] = []
+    out: dict[str, object] = {}
+
+    def bad(name: str, why: str = "") -> None:
+        # Never echo a value back: it may be a secret pasted into the wrong variable.
+        problems.append(f"{ENV_NAMES[name]} is not valid{why}: expected {DESCRIPTIONS[name]}")
+
+    for name, prefix in (
+        ("slack_bot_token", "xoxb-"),
+        ("slack_app_token", "xapp-"),
+    ):
+        value = get(name)
+        if value is not None:
+            if not value.startswith(prefix):
+                bad(name)
+            out[name] = Secret(value)
+    for name in ("slack_signing_secret", "coperniq_api_key"):
+        value = get(name)
+        if value is not None:
+            out[name] = Secret(value)
+
+    if (value := get("slack_api_url")) is not None:
+        if not _http_url(value) or not value.endswith("/"):
+            bad("slack_api_url")
+        out["slack_api_url"] = value
+    if (value := get("slack_command")) is not None:
+        if not re.fullmatch(r"/[a-z0-9_\-]{1,31}", value):
+            bad("slack_command")
+        out["slack_command"] = value
+    for name in ("coperniq_base_url", "coperniq_app_url"):
+        if (value := get(name)) is not None:
+            if not _http_url(value):
+                bad(name)
+            out[name] = value.rstrip("/")
+    if (value := get("coperniq_daily_budget")) is not None:
+        if not value.isdigit() or int(value) < 1:
+            bad("coperniq_daily_budget")
+        else:
+            out["coperniq_daily_budget"] = int(value)
+    if (value := get("db_path")) is not None:
+        out["db_path"] = Path(value)
+    if (value := get("timezone")) is not None:
+        try:
+            out["timezone"] = ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            bad("timezone", f" (no time zone named {value!r})")
+    for name in ("invoice_alert_channel", "sla_alert_channel"):
+        if (value := get(name)) is not None:
+            if not _CHANNEL_ID.match(value):
+                bad(name, f" ({value!r} is not a channel id; copy it from the channel's details)")
+            out[name] = value
+    tz = out.get("timezone")
+    for name in ("invoice_alert_cron", "sla_alert_cron"):
+        if (value := get(name)) is not None:
+            try:
+                CronTrigger.from_crontab(value, timezone=tz if isinstance(tz, ZoneInfo) else None)
+            except ValueError as exc:
+                bad(name, f" ({value!r}: {exc})")
+            out[name] = value
+    if (value := get("company_phone")) is not None:
+        out["company_phone"] = value
+        try:
+            parsed = phonenumbers.parse(value, None)
+            ok = value.startswith("+") and phonenumbers.is_valid_number(parsed)
+        except phonenumbers.NumberParseException:
+            ok = False
+        if ok:
+            out["company_phone"] = phonenumbers.format_number(
+                parsed, phonenumbers.PhoneNumberFormat.E164
+            )
+        else:
+            bad("company_phone")
+    if (value := get("port")) is not None:
+        if not value.isdigit() or not 1 <= int(value) <= 65535:
+            bad("port")
+        else:
+            out["port"] = int(value)
+
+    if problems:
+        raise ConfigError(problems)
+    return Settings(**out)  # type: ignore[arg-type]

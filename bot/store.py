@@ -1,0 +1,269 @@
+"""The bot's SQLite store: migrations and small db-first functions.
+
+One file, WAL journal, one connection per thread (Bolt's listener pool and APScheduler's
+workers each get their own), every timestamp produced in Python as UTC ISO-8601 text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("coperniq-bot")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(dt: datetime) -> str:
+    """UTC ISO-8601 text, the one timestamp format in the store."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime given to the store")
+    return dt.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# --- migrations: append new ones; never edit one that has shipped ---------------------------
+
+
+@migrations()
+def m001_api_calls(db: Database) -> None:
+    db["api_calls"].create(
+        {
+            "id": int,
+            "at": str,
+            "method": str,
+            "path": str,
+            "status": int,
+            "purpose": str,
+            "rate_remaining": int,
+        },
+        pk="id",
+    )
+    db["api_calls"].create_index(["at"])
+    db["kv"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+
+
+@migrations()
+def m002_slack_events(db: Database) -> None:
+    db["slack_events"].create({"event_id": str, "received_at": str, "status": str}, pk="event_id")
+
+
+@migrations()
+def m003_audit_log(db: Database) -> None:
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": str,
+            "slack_user": str,
+            "action": str,
+            "record_type": str,
+            "record_id": str,
+            "outcome": str,
+            "detail": str,
+        },
+        pk="id",
+    )
+    db["audit_log"].create_index(["at"])
+
+
+@migrations()
+def m004_submissions(db: Database) -> None:
+    # One row per modal submission fingerprint, so a retried submit never writes twice.
+    db["submissions"].create(
+        {
+            "key": str,
+            "slack_user": str,
+            "action": str,
+            "state": str,  # pending | done | failed | unknown
+            "record_type": str,
+            "record_id": str,
+            "record_number": str,
+            "created_at": str,
+            "updated_at": str,
+            "detail": str,
+        },
+        pk="key",
+    )
+
+
+@migrations()
+def m005_alerts(db: Database) -> None:
+    db["alerts"].create(
+        {
+            "job": str,
+            "item_key": str,
+            "level": str,
+            "channel": str,
+            "message_ts": str,
+            "first_alerted_at": str,
+            "last_alerted_at": str,
+            "resolved_at": str,
+            "summary": str,
+        },
+        pk=("job", "item_key"),
+    )
+    db["job_leases"].create({"job": str, "holder": str, "expires_at": str}, pk="job")
+
+
+@migrations()
+def m006_synced_records(db: Database) -> None:
+    db["invoices"].create(
+        {
+            "id": int,
+            "uid": str,
+            "status": str,
+            "due_date": str,
+            "amount": float,
+            "amount_paid": float,
+            "account_id": int,
+            "account_title": str,
+            "record_id": int,
+            "record_uid": str,
+            "record_title": str,
+            "updated_at": str,
+            "synced_at": str,
+            "raw": str,
+        },
+        pk="id",
+    )
+    db["sync_state"].create({"name": str, "value": str, "updated_at": str}, pk="name")
+    db["form_cache"].create(
+        {"project_id": int, "phase_key": str, "fetched_at": str, "forms": str}, pk="project_id"
+    )
+
+
+# --- connection handling -------------------------------------------------------------------
+
+
+class Store:
+    """Hands each thread its own connection to one SQLite file, migrated once at open."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        migrations.apply(self.db)
+
+    @property
+    def db(self) -> Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            db = Database(conn)
+            with self._lock:
+                db.enable_wal()
+            db.execute("PRAGMA foreign_keys = ON")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+def open_store(path: str | Path) -> Store:
+    return Store(path)
+
+
+# --- small functions, db first ---------------------------------------------------------------
+
+
+def kv_get(db: Database, key: str) -> str | None:
+    row = db.execute("select value from kv where key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def kv_set(db: Database, key: str, value: str, now: datetime | None = None) -> None:
+    db["kv"].upsert({"key": key, "value": value, "updated_at": iso(now or utcnow())}, pk="key")
+
+
+def record_api_call(
+    db: Database,
+    *,
+    at: datetime,
+    method: str,
+    path: str,
+    status: int | None,
+    purpose: str,
+    rate_remaining: int | None = None,
+) -> None:
+    db["api_calls"].insert(
+        {
+            "at": iso(at),
+            "method": method,
+            "path": path,
+            "status": status,
+            "purpose": purpose,
+            "rate_remaining": rate_remaining,
+        }
+    )
+
+
+def api_calls_since(db: Database, since: datetime, purpose: str | None = None) -> int:
+    sql = "select count(*) from api_calls where at >= ?"
+    args: list[Any] = [iso(since)]
+    if purpose is not None:
+        sql += " and purpose = ?"
+        args.append(purpose)
+    return int(db.execute(sql, args).fetchone()[0])
+
+
+def audit(
+    db: Database,
+    *,
+    slack_user: str,
+    action: str,
+    record_type: str | None,
+    record_id: str | int | None,
+    outcome: str,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Append one line to the audit log of writes made from Slack."""
+    db["audit_log"].insert(
+        {
+            "at": iso(now or utcnow()),
+            "slack_user": slack_user,
+            "action": action,
+            "record_type": record_type,
+            "record_id": None if record_id is None else str(record_id),
+            "outcome": outcome,
+            "detail": json.dumps(detail or {}, sort_keys=True, default=str),
+        }
+    )
+
+
+def claim_event(db: Database, event_id: str, now: datetime | None = None) -> bool:
+    """Record a Slack event id; False when it was already seen and handled or in progress."""
+    cur = db.execute(
+        "insert or ignore into slack_events (event_id, received_at, status) values (?, ?, ?)",
+        [event_id, iso(now or utcnow()), "processing"],
+    )
+    if cur.rowcount:
+        return True
+    # A first delivery that failed must not swallow Slack's retry.
+    cur = db.execute(
+        "update slack_events set status = 'processing', received_at = ? "
+        "where event_id = ? and status = 'failed'",
+        [iso(now or utcnow()), event_id],
+    )
+    return bool(cur.rowcount)
+
+
+def finish_event(db: Database, event_id: str, ok: bool) -> None:
+    db.execute(
+        "update slack_events set status = ? where event_id = ?", ["done" if ok else "failed", event_id]
+    )
