@@ -6,6 +6,7 @@ workers each get their own), every timestamp produced in Python as UTC ISO-8601 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
@@ -150,9 +151,14 @@ class Store:
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        migrations.apply(self.db)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Two processes (serve and clock) may open a new file at once: migrate under a file lock.
+        with open(f"{self.path}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                migrations.apply(self.db)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @property
     def db(self) -> Database:
