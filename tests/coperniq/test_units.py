@@ -1,4 +1,4 @@
-"""Pieces of the client that need no server: ids, mentions, Retry-After, backoff, budget, errors, redaction."""
+"""Client pieces that need no server: ids, mentions, Retry-After, backoff, budget, errors."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def test_check_id_rejects_anything_else(value: object) -> None:
 
 
 def test_bad_ids_are_refused_before_any_request() -> None:
-    # Port 9 (discard) on loopback: any request that escaped would fail with ConnectionFailed instead.
+    # Port 9 on loopback: a request that escaped would fail with ConnectionFailed instead.
     client = CoperniqClient("k" * 20, "http://127.0.0.1:9/v1")
     with pytest.raises(ValueError):
         client.projects.get("12?x=1")
@@ -282,7 +282,8 @@ def test_rate_limited_message_and_retry_after() -> None:
 
 
 def test_errors_survive_pickling() -> None:
-    err = pickle.loads(pickle.dumps(ValidationError("bad", status=400, field="title")))
+    data = pickle.dumps(ValidationError("bad", status=400, field="title"))
+    err = pickle.loads(data)  # noqa: S301 - our own bytes
     assert (err.status, err.field, str(err)) == (400, "title", "bad")
 
 
