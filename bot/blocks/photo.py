@@ -1,0 +1,351 @@
+"""Attach-photos modal (project -> open form -> FILE field -> photos), DM prompt, confirmation."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.blocks.common import (
+    context,
+    external_select,
+    flatten_state,
+    input_block,
+    link_button,
+    modal,
+    mrkdwn,
+    option,
+    section,
+    static_select,
+    truncate,
+    versioned,
+)
+from bot.ids import Action, Block, Callback
+
+TITLE = "Attach photos"
+
+# In practice Coperniq refuses uploads above about 6 MB (its request limit is 10 MB).
+MAX_UPLOAD_BYTES = 6 * 1024 * 1024
+MAX_UPLOAD_LABEL = "6 MB"
+MAX_FILES = 10
+IMAGE_FILETYPES = ("jpg", "jpeg", "png", "gif", "heic", "heif", "webp")
+CLOSED_FORM_STATUSES = ("COMPLETED", "CANCELLED")
+BUTTON_VALUE_MAX = 2000
+
+
+def is_image_file(file: Mapping[str, Any]) -> bool:
+    """A Slack file object that looks like a photo (by MIME type or file type)."""
+    mimetype = str(file.get("mimetype") or "")
+    return (
+        mimetype.startswith("image/") or str(file.get("filetype") or "").lower() in IMAGE_FILETYPES
+    )
+
+
+def file_refs(files: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """Compact [id, name, size] for each photo among Slack file objects (what metadata carries)."""
+    return [
+        [
+            f["id"],
+            truncate(str(f.get("name") or f.get("title") or f["id"]), 40),
+            int(f.get("size") or 0),
+        ]
+        for f in files
+        if f.get("id") and is_image_file(f)
+    ][:MAX_FILES]
+
+
+def human_size(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
+
+
+def open_forms(forms: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Forms that can still take photos (not completed or cancelled)."""
+    return [
+        f
+        for f in forms
+        if str(f.get("status") or "") not in CLOSED_FORM_STATUSES and not f.get("isCompleted")
+    ]
+
+
+def file_fields(form_detail: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The FILE fields of a form (GET /forms/{id}) as {columnId, name}, in layout order."""
+    out: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for group in form_detail.get("formLayouts") or []:
+        for prop in group.get("properties") or group.get("fields") or []:
+            if str(prop.get("type") or "").upper() == "FILE" and prop.get("columnId") is not None:
+                if prop["columnId"] not in seen:
+                    seen.add(prop["columnId"])
+                    out.append(
+                        {
+                            "columnId": int(prop["columnId"]),
+                            "name": str(prop.get("name") or "Photos"),
+                        }
+                    )
+    return out
+
+
+def form_option_text(form: Mapping[str, Any]) -> str:
+    parts = [str(form.get("name") or f"Form {form.get('id')}")]
+    if form.get("phaseName"):
+        parts.append(str(form["phaseName"]))
+    if form.get("status"):
+        parts.append(str(form["status"]).replace("_", " ").lower())
+    return " · ".join(parts)
+
+
+def build_photo_modal(
+    meta: Mapping[str, Any],
+    *,
+    project_option: dict[str, Any] | None = None,
+    forms: Sequence[Mapping[str, Any]] | None = None,
+    form_id: int | None = None,
+    fields: Sequence[Mapping[str, Any]] | None = None,
+    column_id: int | None = None,
+    notice: str | None = None,
+    loading: str | None = None,
+) -> dict[str, Any]:
+    """The photo modal at each step; what is already chosen is shown again as initial options."""
+    preselected = meta.get("f") or []
+    blocks: list[dict[str, Any]] = []
+    if notice:
+        blocks.append(section(notice))
+    if preselected:
+        names = ", ".join(f"{n} ({human_size(s)})" for _, n, s in preselected)
+        blocks.append(
+            section(
+                f":paperclip: *{len(preselected)} photo{'s' if len(preselected) != 1 else ''} "
+                f"chosen:* {truncate(names, 2500)}"
+            )
+        )
+    blocks.append(
+        input_block(
+            Block.PHOTO_PROJECT,
+            "Project",
+            external_select(
+                Action.PHOTO_PROJECT,
+                initial=project_option,
+                min_query_length=1,
+                placeholder="Type a project name, number or address",
+            ),
+            dispatch=True,
+        )
+    )
+    project_suffix = project_option["value"].split(":", 1)[-1] if project_option else None
+    if loading:
+        blocks.append(context(f":hourglass_flowing_sand: {loading}"))
+    elif forms is not None:
+        if forms:
+            blocks.append(
+                input_block(
+                    versioned(Block.PHOTO_FORM, project_suffix),
+                    "Form",
+                    static_select(
+                        [option(form_option_text(f), str(f["id"])) for f in forms],
+                        initial=str(form_id) if form_id else None,
+                        action_id=Action.PHOTO_FORM,
+                        placeholder="Choose an open form",
+                    ),
+                    dispatch=True,
+                )
+            )
+        else:
+            blocks.append(
+                context(
+                    ":information_source: This project has no open forms. Choose another project."
+                )
+            )
+    if form_id and fields is not None and not loading:
+        if fields:
+            initial = (
+                str(column_id)
+                if column_id
+                else (str(fields[0]["columnId"]) if len(fields) == 1 else None)
+            )
+            blocks.append(
+                input_block(
+                    versioned(Block.PHOTO_FIELD, form_id),
+                    "Photo field",
+                    static_select(
+                        [option(f["name"], str(f["columnId"])) for f in fields],
+                        initial=initial,
+                        action_id=Action.PHOTO_FIELD,
+                        placeholder="Choose the field",
+                    ),
+                )
+            )
+        else:
+            blocks.append(
+                context(
+                    ":information_source: This form has no photo (file) fields. "
+                    "Choose another form."
+                )
+            )
+    file_el: dict[str, Any] = {
+        "type": "file_input",
+        "action_id": Action.INPUT,
+        "filetypes": list(IMAGE_FILETYPES),
+        "max_files": MAX_FILES,
+    }
+    blocks.append(
+        input_block(
+            Block.PHOTO_FILES,
+            "More photos" if preselected else "Photos",
+            file_el,
+            optional=bool(preselected),
+            hint=f"Up to {MAX_FILES} photos, {MAX_UPLOAD_LABEL} each.",
+        )
+    )
+    return modal(Callback.PHOTO_MODAL, TITLE, blocks, submit="Attach", metadata=meta)
+
+
+def parse_photo(view: Mapping[str, Any]) -> dict[str, Any]:
+    """The photo form's values: project/form/field ids and the uploaded Slack file objects."""
+    s = flatten_state(view)
+    project = re.fullmatch(r"project:(\d+)", s.get(Block.PHOTO_PROJECT) or "")
+    form = str(s.get(Block.PHOTO_FORM) or "")
+    field = str(s.get(Block.PHOTO_FIELD) or "")
+    return {
+        "project_id": int(project.group(1)) if project else None,
+        "form_id": int(form) if form.isdigit() else None,
+        "column_id": int(field) if field.isdigit() else None,
+        "files": [f for f in s.get(Block.PHOTO_FILES) or [] if isinstance(f, dict)],
+    }
+
+
+def validate_photo(data: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str, str]:
+    """Every problem at once; sizes over Coperniq's limit are refused here, naming the limit."""
+    errors: dict[str, str] = {}
+    if not data.get("project_id"):
+        errors[Block.PHOTO_PROJECT] = "Choose the project."
+    elif not data.get("form_id"):
+        errors[Block.PHOTO_FORM] = "Choose the form the photos belong to."
+    elif not data.get("column_id"):
+        errors[Block.PHOTO_FIELD] = "Choose the photo field."
+    uploaded = list(data.get("files") or [])
+    preselected = [{"id": i, "name": n, "size": s} for i, n, s in meta.get("f") or []]
+    every = preselected + uploaded
+    problems: list[str] = []
+    if not every:
+        problems.append("Add at least one photo.")
+    elif len(every) > MAX_FILES:
+        problems.append(f"At most {MAX_FILES} photos at a time; you chose {len(every)}.")
+    too_big = [f for f in every if int(f.get("size") or 0) > MAX_UPLOAD_BYTES]
+    if too_big:
+        names = ", ".join(f"{f.get('name')} ({human_size(int(f['size']))})" for f in too_big)
+        problems.append(f"Coperniq accepts files up to {MAX_UPLOAD_LABEL}; too large: {names}.")
+    not_images = [f for f in uploaded if not is_image_file(f)]
+    if not_images:
+        problems.append(
+            "Only photos can be attached: " + ", ".join(str(f.get("name")) for f in not_images)
+        )
+    if problems:
+        errors[Block.PHOTO_FILES] = " ".join(problems)
+    return errors
+
+
+def photo_confirmation(
+    *,
+    user: str,
+    project_label: str,
+    form_name: str,
+    field_name: str,
+    attached: Sequence[str],
+    already: Sequence[str],
+    failed: Sequence[tuple[str, str]],
+    url: str,
+) -> dict[str, Any]:
+    """How many photos went to which form and field; each failure named with its reason."""
+    n = len(attached) + len(already)
+    where = f"*{form_name}* › *{field_name}* on *{project_label}*"
+    if n:
+        head = f":camera_with_flash: <@{user}> attached {n} photo{'s' if n != 1 else ''} to {where}"
+        text = f"{n} photo{'s' if n != 1 else ''} attached to {form_name} › {field_name}"
+        text += f" on {project_label}"
+    else:
+        head = f":x: No photos could be attached to {where}"
+        text = f"No photos could be attached to {form_name} › {field_name} on {project_label}"
+    lines = [head]
+    if already:
+        lines.append(f"_{len(already)} already there from an earlier try: {', '.join(already)}_")
+    if failed:
+        lines.append(f":warning: *{len(failed)} failed:*")
+        lines += [f"• {name}: {why}" for name, why in failed]
+        text += f"; {len(failed)} failed: " + "; ".join(f"{name}: {why}" for name, why in failed)
+    blocks = [
+        {"type": "section", "text": mrkdwn("\n".join(lines))},
+        {"type": "actions", "elements": [link_button("Open in Coperniq", url)]},
+    ]
+    return {"text": text, "blocks": blocks}
+
+
+def dm_photos_prompt(files: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The DM answer to photos: a button opening the photo modal with them; None if no photos."""
+    refs = file_refs(files)
+    if not refs:
+        return None
+    value = json.dumps(refs, separators=(",", ":"))
+    while len(value) > BUTTON_VALUE_MAX and refs:
+        refs = refs[:-1]
+        value = json.dumps(refs, separators=(",", ":"))
+    n = len(refs)
+    them = "them" if n != 1 else "it"
+    text = f"Got {n} photo{'s' if n != 1 else ''}. Attach {them} to a Coperniq form?"
+    return {
+        "text": text,
+        "blocks": [
+            section(f":camera: {text}"),
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": Action.ATTACH_DM_FILES,
+                        "style": "primary",
+                        "text": {"type": "plain_text", "text": "Attach to a Coperniq form"},
+                        "value": value,
+                    }
+                ],
+            },
+        ],
+    }
+
+
+def refs_from_button(value: str | None) -> list[list[Any]]:
+    """The [id, name, size] list a DM button carries; [] when malformed."""
+    try:
+        refs = json.loads(value or "[]")
+    except ValueError:
+        return []
+    return [r for r in refs if isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)][
+        :MAX_FILES
+    ]
+
+
+def photo_working_modal(count: int) -> dict[str, Any]:
+    return modal(
+        Callback.PHOTO_MODAL,
+        TITLE,
+        [
+            section(
+                f":hourglass_flowing_sand: Attaching {count} photo{'s' if count != 1 else ''}…"
+            ),
+            context("You can close this window; the result is posted in the conversation."),
+        ],
+        close="Close",
+    )
+
+
+def no_photos_modal() -> dict[str, Any]:
+    return modal(
+        Callback.PHOTO_MODAL,
+        TITLE,
+        [
+            section(
+                "That message has no photos. Use this on a message with photos attached, "
+                "or send the photos to me in a direct message."
+            ),
+        ],
+        close="Close",
+    )

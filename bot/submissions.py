@@ -1,0 +1,141 @@
+"""Idempotent writes from Slack: each submission's fingerprint and outcome, kept in `submissions`.
+
+States: pending (a write is in flight), done (the record exists), unknown (the write may have
+happened: timeout or dropped connection), failed (definitely not written; may be tried again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.store import iso, utcnow
+
+PENDING, DONE, UNKNOWN, FAILED = "pending", "done", "unknown", "failed"
+
+# A pending row older than this belongs to a process that died mid-write: treat it as unknown.
+STALE_PENDING = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The answer to `begin`: what the caller must do now."""
+
+    key: str
+    # new: write; retry_unknown: look the record up, then write if absent; pending: another is in
+    # flight; done: answer the existing record.
+    verdict: str
+    first_at: datetime
+    record_type: str | None = None
+    record_id: str | None = None
+    record_number: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+def fingerprint(slack_user: str, action: str, details: dict[str, Any]) -> str:
+    """A stable hash of who, what, and the normalised details."""
+    raw = json.dumps(
+        [slack_user, action, details], sort_keys=True, separators=(",", ":"), default=str
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _row(db: Database, key: str) -> dict[str, Any] | None:
+    rows = list(db.query("select * from submissions where key = ?", [key]))
+    return rows[0] if rows else None
+
+
+def _claim(row: dict[str, Any], verdict: str) -> Claim:
+    detail = json.loads(row["detail"]) if row.get("detail") else None
+    return Claim(
+        key=row["key"],
+        verdict=verdict,
+        first_at=datetime.fromisoformat(row["created_at"]),
+        record_type=row.get("record_type"),
+        record_id=row.get("record_id"),
+        record_number=row.get("record_number"),
+        detail=detail,
+    )
+
+
+def begin(
+    db: Database, key: str, *, slack_user: str, action: str, now: datetime | None = None
+) -> Claim:
+    """Claim the right to write for `key`, atomically (two listener threads may race here)."""
+    now = now or utcnow()
+    cur = db.execute(
+        "insert or ignore into submissions "
+        "(key, slack_user, action, state, created_at, updated_at) values (?, ?, ?, ?, ?, ?)",
+        [key, slack_user, action, PENDING, iso(now), iso(now)],
+    )
+    row = _row(db, key)
+    assert row is not None
+    if cur.rowcount:
+        return _claim(row, "new")
+    state = row["state"]
+    if state == DONE:
+        return _claim(row, "done")
+    if state == PENDING and datetime.fromisoformat(row["updated_at"]) > now - STALE_PENDING:
+        return _claim(row, "pending")
+    # failed, unknown or a stale pending: take it over only if nobody else just did.
+    cur = db.execute(
+        "update submissions set state = ?, updated_at = ? "
+        "where key = ? and state = ? and updated_at = ?",
+        [PENDING, iso(now), key, state, row["updated_at"]],
+    )
+    if not cur.rowcount:
+        return _claim(_row(db, key) or row, "pending")
+    return _claim(row, "new" if state == FAILED else "retry_unknown")
+
+
+def finish(
+    db: Database,
+    key: str,
+    *,
+    record_type: str | None,
+    record_id: str | int | None,
+    record_number: str | int | None = None,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """The write succeeded (or the record was found): remember which record it made."""
+    db.execute(
+        "update submissions set state = ?, record_type = ?, record_id = ?, record_number = ?, "
+        "detail = ?, updated_at = ? where key = ?",
+        [
+            DONE,
+            record_type,
+            None if record_id is None else str(record_id),
+            None if record_number is None else str(record_number),
+            json.dumps(detail or {}, sort_keys=True, default=str),
+            iso(now or utcnow()),
+            key,
+        ],
+    )
+
+
+def mark(
+    db: Database,
+    key: str,
+    state: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Record a failed (definite) or unknown (maybe written) outcome."""
+    if state not in (FAILED, UNKNOWN):
+        raise ValueError(f"mark() takes failed or unknown, not {state}")
+    db.execute(
+        "update submissions set state = ?, detail = ?, updated_at = ? where key = ?",
+        [state, json.dumps(detail or {}, sort_keys=True, default=str), iso(now or utcnow()), key],
+    )
+
+
+def state_of(db: Database, key: str) -> str | None:
+    row = _row(db, key)
+    return row["state"] if row else None

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot import submissions as subs
+
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+
+
+def test_fingerprint_depends_on_user_action_and_details():
+    a = subs.fingerprint("U1", "request", {"title": "x"})
+    assert a == subs.fingerprint("U1", "request", {"title": "x"})
+    assert a != subs.fingerprint("U2", "request", {"title": "x"})
+    assert a != subs.fingerprint("U1", "call", {"title": "x"})
+
+
+def test_first_claim_writes_and_a_repeat_while_in_flight_is_pending(store):
+    db = store.db
+    assert subs.begin(db, "k", slack_user="U1", action="request", now=T0).verdict == "new"
+    assert subs.begin(db, "k", slack_user="U1", action="request", now=T0).verdict == "pending"
+
+
+def test_done_answers_the_existing_record(store):
+    db = store.db
+    subs.begin(db, "k", slack_user="U1", action="request", now=T0)
+    subs.finish(db, "k", record_type="opportunity", record_id=5, record_number=1042)
+    claim = subs.begin(db, "k", slack_user="U1", action="request", now=T0)
+    assert (claim.verdict, claim.record_id, claim.record_number) == ("done", "5", "1042")
+
+
+def test_unknown_outcome_asks_for_a_lookup_and_failed_may_retry(store):
+    db = store.db
+    subs.begin(db, "k", slack_user="U1", action="request", now=T0)
+    subs.mark(db, "k", subs.UNKNOWN)
+    claim = subs.begin(db, "k", slack_user="U1", action="request", now=T0 + timedelta(seconds=30))
+    assert claim.verdict == "retry_unknown" and claim.first_at == T0
+    assert subs.state_of(db, "k") == subs.PENDING
+    subs.mark(db, "k", subs.FAILED)
+    assert subs.begin(db, "k", slack_user="U1", action="request").verdict == "new"
+
+
+def test_a_stale_pending_row_is_treated_as_unknown(store):
+    db = store.db
+    subs.begin(db, "k", slack_user="U1", action="request", now=T0)
+    later = T0 + subs.STALE_PENDING + timedelta(seconds=1)
+    assert (
+        subs.begin(db, "k", slack_user="U1", action="request", now=later).verdict == "retry_unknown"
+    )
