@@ -264,12 +264,14 @@ class WorkOrders(Resource):
         }
         return self._pages("/work-orders", params, page_size=page_size)
 
-    def list_for(self, record_type: str, record_id: int | str) -> list[dict[str, Any]]:
-        """Work orders of one record (GET /{type}s/{id}/work-orders)."""
+    def list_for(
+        self, record_type: str, record_id: int | str, *, page_size: int = MAX_PAGE_SIZE
+    ) -> list[dict[str, Any]]:
+        """Work orders of one record (GET /{type}s/{id}/work-orders), every page."""
         path = record_path(record_type, record_id) + "/work-orders"
         if record_collection(record_type) == "projects":
             # Only the project list is paged in the spec; opportunity and account lists are not.
-            return list(self._pages(path))
+            return list(self._pages(path, page_size=page_size))
         return _as_list(self._get(path))
 
     def get(self, work_order_id: int | str) -> dict[str, Any]:
