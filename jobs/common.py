@@ -1,0 +1,270 @@
+"""What the scheduled jobs share: run results, money, alert state, message models, the lease, links."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from bot.store import iso, kv_get, kv_set
+
+log = logging.getLogger(__name__)
+
+# Slack's limits for one message (SLACK_NOTES.md): 50 blocks; a section's text at most 3,000 chars.
+MAX_BLOCKS = 50
+SECTION_CHARS = 2900
+# Keep one thread reply readable and well under Slack's ~40k character message cap.
+LINES_PER_REPLY = 100
+
+
+@dataclass
+class RunResult:
+    """What one run of a job did; returned by every job's run()."""
+
+    job: str
+    dry_run: bool = False
+    ran: bool = True  # False when another process held the lease
+    posted: int = 0  # items announced in messages that reached Slack
+    messages: int = 0  # Slack messages posted (main + thread replies)
+    updated: int = 0  # chat.update calls that succeeded (resolutions shown in place)
+    resolved: int = 0  # items recorded as resolved
+    skipped: int = 0  # items still alerting, already announced, not due again
+    failed: int = 0  # items or messages that failed (logged; retried next run)
+    left_out: int = 0  # items or projects left unchecked for lack of budget
+    coperniq_calls: int = 0
+    notes: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)  # readable text of each message (posted or not)
+
+    def summary(self) -> str:
+        """One line for logs and the CLI."""
+        if not self.ran:
+            return f"{self.job}: skipped, another process holds the lease"
+        return (
+            f"{self.job}: posted {self.posted} item(s) in {self.messages} message(s), "
+            f"updated {self.updated}, resolved {self.resolved}, unchanged {self.skipped}, "
+            f"left out {self.left_out}, failed {self.failed}, Coperniq calls {self.coperniq_calls}"
+            + (" (dry run)" if self.dry_run else "")
+        )
+
+
+def money(amount: float) -> str:
+    """Format dollars as `$12,345.67` (negative as `-$12.00`)."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def parse_instant(value: str) -> datetime:
+    """Parse an API timestamp; a naive one is taken as UTC."""
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def local_today(now: datetime, tz: ZoneInfo) -> date:
+    """The calendar date of `now` in the business time zone."""
+    return now.astimezone(tz).date()
+
+
+def record_url(app_url: str, record_type: str, record_id: int | str) -> str:
+    """An "Open in Coperniq" link to a project, opportunity or account (bot.links knows the scheme)."""
+    from bot.links import record_url as shared
+
+    return shared(app_url, record_type, record_id)
+
+
+# --- the lease: one process runs a job at a time -----------------------------------------------
+
+LEASE_TTL = timedelta(minutes=15)
+
+
+def acquire_lease(
+    db: Database,
+    job: str,
+    *,
+    holder: str | None = None,
+    ttl: timedelta = LEASE_TTL,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> str | None:
+    """Take the job's lease if free or expired; the holder id, or None when someone else holds it."""
+    holder = holder or f"{uuid.uuid4().hex[:12]}"
+    now = clock()
+    # One statement so two processes cannot both see the lease free: SQLite serialises writers.
+    db.execute(
+        "insert into job_leases (job, holder, expires_at) values (?, ?, ?) "
+        "on conflict(job) do update set holder = excluded.holder, expires_at = excluded.expires_at "
+        "where job_leases.expires_at <= ?",
+        [job, holder, iso(now + ttl), iso(now)],
+    )
+    row = db.execute("select holder from job_leases where job = ?", [job]).fetchone()
+    return holder if row and row[0] == holder else None
+
+
+def release_lease(db: Database, job: str, holder: str) -> None:
+    """Give the lease back (only if still ours)."""
+    db.execute("delete from job_leases where job = ? and holder = ?", [job, holder])
+
+
+# --- alert state -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One row of the alerts table."""
+
+    job: str
+    item_key: str
+    level: str
+    channel: str | None
+    message_ts: str | None
+    first_alerted_at: str | None
+    last_alerted_at: str | None
+    resolved_at: str | None
+    summary: dict[str, Any]
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+def load_alerts(db: Database, job: str) -> dict[str, AlertRow]:
+    """Every alert row of one job, by item key."""
+    out: dict[str, AlertRow] = {}
+    for r in db.execute(
+        "select job, item_key, level, channel, message_ts, first_alerted_at, last_alerted_at, "
+        "resolved_at, summary from alerts where job = ?",
+        [job],
+    ).fetchall():
+        out[r[1]] = AlertRow(*r[:8], summary=json.loads(r[8] or "{}"))
+    return out
+
+
+@dataclass
+class Plan:
+    """What a run should do with each item: announce, leave, resolve."""
+
+    announce: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    resolve: list[str] = field(default_factory=list)
+
+
+def plan_alerts(
+    current: Mapping[str, str],
+    rows: Mapping[str, AlertRow],
+    now: datetime,
+    *,
+    realert: timedelta | None,
+    rank: Mapping[str, int],
+    can_resolve: Callable[[AlertRow], bool] = lambda row: True,
+) -> Plan:
+    """Decide per item (key -> level now) whether to announce it, leave it, or resolve its open alert."""
+    plan = Plan()
+    for key, level in current.items():
+        row = rows.get(key)
+        if row is None or not row.open or row.message_ts is None:
+            plan.announce.append(key)
+        elif rank.get(level, 0) > rank.get(row.level, 0):
+            plan.announce.append(key)  # escalation: yellow -> red, or an older aging bucket
+        elif (
+            realert is not None
+            and row.last_alerted_at is not None
+            and now - parse_instant(row.last_alerted_at) >= realert
+        ):
+            plan.announce.append(key)
+        else:
+            plan.unchanged.append(key)
+    for key, row in rows.items():
+        if key not in current and row.open and row.message_ts is not None and can_resolve(row):
+            plan.resolve.append(key)
+    return plan
+
+
+def record_announced(
+    db: Database,
+    job: str,
+    *,
+    key: str,
+    level: str,
+    channel: str,
+    message_ts: str,
+    now: datetime,
+    summary: dict[str, Any],
+    previous: AlertRow | None,
+) -> None:
+    """Store that `key` was announced at `level` in the message `message_ts`."""
+    reopened = previous is None or not previous.open
+    db["alerts"].upsert(
+        {
+            "job": job,
+            "item_key": key,
+            "level": level,
+            "channel": channel,
+            "message_ts": message_ts,
+            "first_alerted_at": iso(now) if reopened else previous.first_alerted_at,
+            "last_alerted_at": iso(now),
+            "resolved_at": None,
+            "summary": json.dumps(summary, sort_keys=True, default=str),
+        },
+        pk=("job", "item_key"),
+    )
+
+
+def record_resolved(db: Database, job: str, key: str, now: datetime) -> None:
+    db.execute(
+        "update alerts set resolved_at = ? where job = ? and item_key = ?", [iso(now), job, key]
+    )
+
+
+# --- message models: what each posted message showed, so it can be re-rendered on resolution --
+
+
+def _model_key(channel: str, ts: str) -> str:
+    return f"alertmsg:{channel}:{ts}"
+
+
+def save_model(db: Database, channel: str, ts: str, model: dict[str, Any], now: datetime) -> None:
+    kv_set(db, _model_key(channel, ts), json.dumps(model, sort_keys=True, default=str), now)
+
+
+def load_model(db: Database, channel: str, ts: str) -> dict[str, Any] | None:
+    raw = kv_get(db, _model_key(channel, ts))
+    return json.loads(raw) if raw else None
+
+
+def prune_models(db: Database, older_than: datetime) -> None:
+    """Forget message models no longer worth updating (their items are long resolved or re-announced)."""
+    db.execute("delete from kv where key like 'alertmsg:%' and updated_at < ?", [iso(older_than)])
+
+
+# --- Block Kit helpers -------------------------------------------------------------------------
+
+
+def mrkdwn_escape(text: str) -> str:
+    """Escape the three characters Slack's mrkdwn treats as control characters."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def pack_sections(lines: Iterable[str], limit: int = SECTION_CHARS) -> list[dict[str, Any]]:
+    """Pack lines into as few mrkdwn sections as fit Slack's per-section text limit."""
+    blocks: list[dict[str, Any]] = []
+    buf: list[str] = []
+    size = 0
+    for line in lines:
+        line = line[:limit]
+        if buf and size + len(line) + 1 > limit:
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(buf)}})
+            buf, size = [], 0
+        buf.append(line)
+        size += len(line) + 1
+    if buf:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(buf)}})
+    return blocks
+
+
+def chunks(items: list[Any], size: int) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,262 @@
+"""The run loop both digest jobs share: lease, collect, plan, post once, record, update resolved messages."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot.coperniq.errors import BudgetExceeded
+from jobs import common
+from jobs.common import RunResult
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from jobs.slackpost import SlackPoster
+
+log = logging.getLogger(__name__)
+
+MODEL_KEEP = timedelta(days=45)  # how long a posted message stays updatable on resolution
+
+
+@dataclass
+class Collected:
+    """What a job's collect step hands the runner."""
+
+    levels: dict[str, str]  # item key -> level now, for every item currently alerting
+    build: Callable[
+        [set[str]], list[dict[str, Any]]
+    ]  # announced keys -> message models (main first)
+    summary: Callable[[str], dict[str, Any]]  # item key -> what the alert row remembers of it
+    can_resolve: Callable[
+        [common.AlertRow], bool
+    ]  # is our data about this row's item authoritative?
+    notes: list[str] = field(default_factory=list)
+
+
+class CountingView:
+    """The client's background view, counting the requests this run sends through it.
+
+    Counted per logical request (a page, a forms list); the client's own retries of one request
+    appear in the store's api_calls ledger but not here. A request the budget refused is not counted.
+    """
+
+    def __init__(self, coperniq: Any) -> None:
+        self.api = coperniq.background
+        self.count = 0
+        send = self.api.request
+
+        def request(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = send(*args, **kwargs)
+            except BudgetExceeded:
+                raise
+            except Exception:
+                self.count += 1
+                raise
+            self.count += 1
+            return result
+
+        # Resources call their view's `request`; an instance attribute takes precedence.
+        self.api.request = request
+
+
+def run_digest_job(
+    deps: Deps,
+    now: datetime,
+    *,
+    job: str,
+    channel: str | None,
+    collect: Callable[[Deps, Any, datetime, RunResult, dict[str, common.AlertRow]], Collected],
+    render: Callable[[dict[str, Any]], tuple[str, list[dict[str, Any]]]],
+    to_text: Callable[[list[dict[str, Any]]], str],
+    rank: dict[str, int],
+    dry_run: bool,
+    out: Callable[[str], None],
+    realert: timedelta | None,
+    poster: SlackPoster | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> RunResult:
+    """Run one digest job once; never raises for a per-item or Slack failure (logged, retried next run)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    result = RunResult(job=job, dry_run=dry_run)
+    db = deps.store.db
+    if not dry_run and (not channel or deps.slack is None):
+        why = "its channel is not set" if not channel else "SLACK_BOT_TOKEN is not set"
+        log.warning("%s is off: %s", job, why)
+        result.ran = False
+        result.notes.append(f"off: {why}")
+        return result
+    holder = None
+    if not dry_run:
+        holder = common.acquire_lease(db, job, clock=clock)
+        if holder is None:
+            log.info("%s: another process holds the lease; skipping this run", job)
+            result.ran = False
+            return result
+    api = CountingView(deps.coperniq)
+    try:
+        _run_locked(
+            deps,
+            api.api,
+            now,
+            job,
+            channel,
+            collect,
+            render,
+            to_text,
+            rank,
+            dry_run,
+            out,
+            realert,
+            poster,
+            result,
+        )
+    finally:
+        result.coperniq_calls = api.count
+        if holder is not None:
+            common.release_lease(db, job, holder)
+    log.info(result.summary())
+    return result
+
+
+def _run_locked(
+    deps: Deps,
+    api: Any,
+    now: datetime,
+    job: str,
+    channel: str | None,
+    collect: Callable[..., Collected],
+    render: Callable[..., Any],
+    to_text: Callable[..., str],
+    rank: dict[str, int],
+    dry_run: bool,
+    out: Callable[[str], None],
+    realert: timedelta | None,
+    poster: SlackPoster | None,
+    result: RunResult,
+) -> None:
+    db = deps.store.db
+    rows = common.load_alerts(db, job)
+    got = collect(deps, api, now, result, rows)
+    result.notes.extend(got.notes)
+    plan = common.plan_alerts(
+        got.levels, rows, now, realert=realert, rank=rank, can_resolve=got.can_resolve
+    )
+    result.skipped = len(plan.unchanged)
+    models = got.build(set(plan.announce)) if plan.announce else []
+
+    if dry_run:
+        if models:
+            text = to_text(models)
+            result.texts.append(text)
+            out(text)
+        else:
+            out(f"{job}: nothing new to post ({len(plan.unchanged)} item(s) already announced).")
+        if plan.resolve:
+            out(f"{job}: would mark {len(plan.resolve)} earlier item(s) resolved.")
+        result.posted = len(plan.announce)
+        result.resolved = len(plan.resolve)
+        return
+
+    from jobs.slackpost import SlackPoster
+
+    assert channel is not None and deps.slack is not None
+    poster = poster or SlackPoster(deps.slack)
+    if models:
+        _post(deps, now, job, channel, models, render, to_text, rows, got, poster, result)
+    if plan.resolve:
+        _resolve(deps, now, job, plan.resolve, rows, render, poster, result)
+    common.prune_models(db, now - MODEL_KEEP)
+
+
+def _post(
+    deps: Deps,
+    now: datetime,
+    job: str,
+    channel: str,
+    models: list[dict[str, Any]],
+    render: Callable[..., Any],
+    to_text: Callable[..., str],
+    rows: dict[str, common.AlertRow],
+    got: Collected,
+    poster: SlackPoster,
+    result: RunResult,
+) -> None:
+    db = deps.store.db
+    result.texts.append(to_text(models))
+    main_ts: str | None = None
+    for model in models:
+        keys = [item["key"] for item in model["items"]]
+        text, blocks = render(model)
+        try:
+            ts = poster.post(channel, text, blocks, thread_ts=main_ts)
+        except Exception:
+            # Nothing is recorded for these items, so the next run announces them again.
+            log.exception("%s: posting a %s message failed", job, model["kind"])
+            result.failed += (
+                len(keys) if model["kind"] == "thread" else sum(len(m["items"]) for m in models)
+            )
+            if main_ts is None:
+                return  # without the main message the replies have nowhere to go
+            continue
+        if main_ts is None:
+            main_ts = ts
+        result.messages += 1
+        common.save_model(db, channel, ts, model, now)
+        for key in keys:
+            try:
+                common.record_announced(
+                    db,
+                    job,
+                    key=key,
+                    level=got.levels[key],
+                    channel=channel,
+                    message_ts=ts,
+                    now=now,
+                    summary=got.summary(key),
+                    previous=rows.get(key),
+                )
+                result.posted += 1
+            except Exception:
+                log.exception("%s: recording %s failed", job, key)
+                result.failed += 1
+
+
+def _resolve(
+    deps: Deps,
+    now: datetime,
+    job: str,
+    keys: list[str],
+    rows: dict[str, common.AlertRow],
+    render: Callable[..., Any],
+    poster: SlackPoster,
+    result: RunResult,
+) -> None:
+    db = deps.store.db
+    by_message: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for key in keys:
+        row = rows[key]
+        by_message[(row.channel or "", row.message_ts or "")].append(key)
+    for (channel, ts), group in by_message.items():
+        try:
+            model = common.load_model(db, channel, ts)
+            if model is not None:
+                model["resolved"] = sorted(set(model.get("resolved", [])) | set(group))
+                text, blocks = render(model)
+                poster.update(channel, ts, text, blocks)
+                common.save_model(db, channel, ts, model, now)
+                result.updated += 1
+            for key in group:
+                common.record_resolved(db, job, key, now)
+                result.resolved += 1
+        except Exception:
+            # The alerts stay open, so the next run tries the update again.
+            log.exception(
+                "%s: showing %d resolved item(s) in message %s failed", job, len(group), ts
+            )
+            result.failed += len(group)

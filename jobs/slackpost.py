@@ -1,0 +1,100 @@
+"""Posting alerts to Slack: at most one message per second per channel, `ratelimited` honoured, text fallback."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+log = logging.getLogger(__name__)
+
+# Shared by every poster in the process: both jobs may post to one channel from two scheduler threads.
+_last_post: dict[str, float] = {}
+_pace_lock = threading.Lock()
+
+
+def retry_after_seconds(exc: SlackApiError, default: float = 1.0) -> float | None:
+    """Seconds to wait when Slack answered `ratelimited`; None for any other error."""
+    resp = exc.response
+    error = resp.get("error") if hasattr(resp, "get") else None
+    status = getattr(resp, "status_code", None)
+    if error != "ratelimited" and status != 429:
+        return None
+    headers = getattr(resp, "headers", {}) or {}
+    raw = None
+    for k, v in headers.items():
+        if k.lower() == "retry-after":
+            raw = v[0] if isinstance(v, list) else v
+    try:
+        return max(0.0, float(raw)) if raw is not None else default
+    except ValueError:
+        return default
+
+
+class SlackPoster:
+    """chat.postMessage / chat.update with per-channel pacing and patient handling of rate limits."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        *,
+        min_interval: float = 1.0,
+        max_retries: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.min_interval = min_interval
+        self.max_retries = max_retries
+        self.sleep = sleep
+        self.monotonic = monotonic
+
+    def _pace(self, channel: str) -> None:
+        # Reserve the next slot under the lock, sleep outside it, so other channels are not held up.
+        with _pace_lock:
+            now = self.monotonic()
+            slot = max(now, _last_post.get(channel, float("-inf")) + self.min_interval)
+            _last_post[channel] = slot
+        if slot > now:
+            self.sleep(slot - now)
+
+    def _call(self, method: Callable[..., Any], **kwargs: Any) -> Any:
+        attempt = 0
+        while True:
+            try:
+                return method(**kwargs)
+            except SlackApiError as exc:
+                wait = retry_after_seconds(exc)
+                if wait is None or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                log.warning("Slack rate limit; waiting %.1f s before retry %d", wait, attempt)
+                self.sleep(wait)
+
+    def post(
+        self, channel: str, text: str, blocks: list[dict[str, Any]], thread_ts: str | None = None
+    ) -> str:
+        """Post a message (or thread reply); its ts."""
+        self._pace(channel)
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": blocks,
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+        resp = self._call(self.client.chat_postMessage, **kwargs)
+        return str(resp["ts"])
+
+    def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace a message's content in place."""
+        self._call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
