@@ -325,6 +325,11 @@ class FakeSlack:
             v = self._state.views.get(view_id)
             return json.loads(json.dumps(v)) if v else None
 
+    def view_ids(self) -> list[str]:
+        """Ids of the modals opened or pushed so far, oldest first (updates keep their id)."""
+        with self._lock:
+            return [v for v, view in self._state.views.items() if view["type"] == "modal"]
+
     def home(self, user_id: str) -> dict[str, Any] | None:
         """The Home tab last published for `user_id`."""
         with self._lock:

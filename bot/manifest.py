@@ -1,0 +1,145 @@
+"""`coperniq-bot manifest`: the Slack app manifest, generated from what the code registers.
+
+The command name comes from SLACK_COMMAND, its description and usage hint from the router's table;
+the message shortcut, the DM file events and their scopes appear when their listener modules
+exist. With `--url https://bot.example.com` the manifest points Slack at `{url}/slack/events`
+(HTTP mode); without it, Socket Mode is switched on and no URL is needed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from typing import Any
+
+from bot.ids import Callback
+
+APP_NAME = "Coperniq"
+EVENTS_PATH = "/slack/events"
+SHORTCUT_NAME = "Attach to Coperniq form"
+COMMAND_DESCRIPTION = "Coperniq: new request, log a call, attach photos, find records"
+
+# Every bot scope, with why the bot needs it. Nothing else is requested.
+BASE_SCOPES: dict[str, str] = {
+    # the slash command and the message shortcut
+    "commands": "the /coperniq command and the 'Attach to Coperniq form' shortcut",
+    # confirmations, help, find results (ephemeral), scheduled alerts and DM answers
+    "chat:write": "post confirmations, ephemeral answers and alerts",
+}
+# Scopes the photo features need (modal file_input, DM photos, the shortcut's message files).
+PHOTO_SCOPES: dict[str, str] = {
+    # download the photos people attach (file_input, DMs, shortcut) with the bot token; files.info
+    "files:read": "download photos people attach, and read their details",
+}
+# Scopes for photos sent to the bot in a direct message.
+DM_SCOPES: dict[str, str] = {
+    # the message.im event (a photo sent to the bot in its DM) requires it
+    "im:history": "receive photos sent to the bot in a direct message",
+}
+
+
+def _module_exists(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def has_shortcut() -> bool:
+    """Whether the message shortcut listener exists in this build."""
+    return _module_exists("handlers.shortcuts")
+
+
+def has_dm_files() -> bool:
+    """Whether the DM file-share listener exists in this build."""
+    return _module_exists("handlers.events.files")
+
+
+def has_photos() -> bool:
+    """Whether any photo path (modal, shortcut or DM) exists in this build."""
+    return has_shortcut() or has_dm_files() or _module_exists("handlers.commands.photo")
+
+
+def bot_scopes() -> dict[str, str]:
+    """The bot scopes this build needs, each with its reason."""
+    scopes = dict(BASE_SCOPES)
+    if has_photos():
+        scopes.update(PHOTO_SCOPES)
+    if has_dm_files():
+        scopes.update(DM_SCOPES)
+    return scopes
+
+
+def bot_events() -> list[str]:
+    """The bot events this build handles."""
+    events = ["app_home_opened"]
+    if has_dm_files():
+        events.append("message.im")
+    return events
+
+
+def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[str, Any]:
+    """The app manifest; HTTP request URLs under `url` when given, else Socket Mode."""
+    from handlers.commands import usage_hint
+
+    request_url = f"{url.rstrip('/')}{EVENTS_PATH}" if url else None
+    slash: dict[str, Any] = {
+        "command": command,
+        "description": COMMAND_DESCRIPTION,
+        "usage_hint": usage_hint(),
+        "should_escape": False,
+    }
+    if request_url:
+        slash["url"] = request_url
+    features: dict[str, Any] = {
+        "app_home": {
+            "home_tab_enabled": True,
+            "messages_tab_enabled": True,
+            "messages_tab_read_only_enabled": False,
+        },
+        "bot_user": {"display_name": APP_NAME, "always_online": True},
+        "slash_commands": [slash],
+    }
+    if has_shortcut():
+        features["shortcuts"] = [
+            {
+                "name": SHORTCUT_NAME,
+                "type": "message",
+                "callback_id": Callback.ATTACH_SHORTCUT.value,
+                "description": "Attach this message's photos to a field of a Coperniq form",
+            }
+        ]
+    events: dict[str, Any] = {"bot_events": bot_events()}
+    interactivity: dict[str, Any] = {"is_enabled": True}
+    if request_url:
+        events["request_url"] = request_url
+        interactivity["request_url"] = request_url
+        # external_select menus (search-as-you-type) load their options here
+        interactivity["message_menu_options_url"] = request_url
+    return {
+        "_metadata": {"major_version": 1, "minor_version": 1},
+        "display_information": {
+            "name": APP_NAME,
+            "description": "Service requests, call logs and job-site photos into Coperniq",
+            "background_color": "#1b3a57",
+        },
+        "features": features,
+        "oauth_config": {"scopes": {"bot": sorted(bot_scopes())}},
+        "settings": {
+            "event_subscriptions": events,
+            "interactivity": interactivity,
+            "org_deploy_enabled": False,
+            "socket_mode_enabled": request_url is None,
+            "token_rotation_enabled": False,
+        },
+    }
+
+
+def main(args: argparse.Namespace) -> int:
+    """Print the manifest as JSON (Slack's app config accepts JSON or YAML)."""
+    from bot.config import load_settings
+
+    settings = load_settings()
+    print(json.dumps(build_manifest(settings.slack_command, getattr(args, "url", None)), indent=2))
+    return 0

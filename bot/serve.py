@@ -1,0 +1,197 @@
+"""`coperniq-bot serve`: Socket Mode when SLACK_APP_TOKEN is set (and not --http), else HTTP.
+
+HTTP mode serves `POST /slack/events` (commands, interactivity, options, events) through Bolt's
+WSGI adapter and `GET /healthz`, on waitress: a thread pool and a deep listen backlog, unlike
+Bolt's single-threaded development server. SIGTERM/SIGINT stop the transport, the jobs, the
+listener pool and the store, in that order.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from bot.config import load_settings
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+DEFAULT_HTTP_THREADS = 32
+# Bursts (a busy channel, Slack retries) must queue, not be reset: far above the default 5.
+LISTEN_BACKLOG = 1024
+# Each Socket Mode message is dispatched on one of these threads; acks wait for a free one.
+SOCKET_MODE_CONCURRENCY = 32
+
+StartResponse = Callable[..., Any]
+
+
+def make_wsgi_app(app: App, *, started_at: float | None = None) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app: /healthz answered here, everything else through Bolt's adapter."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    started = started_at if started_at is not None else time.monotonic()
+
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == HEALTH_PATH:
+            if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+                start_response("405 Method Not Allowed", [("Allow", "GET, HEAD")])
+                return [b""]
+            body = json.dumps(
+                {
+                    "ok": True,
+                    "service": "coperniq-slack-bot",
+                    "uptime_s": int(time.monotonic() - started),
+                }
+            ).encode()
+            start_response(
+                "200 OK",
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
+        return bolt(environ, start_response)
+
+    return wsgi
+
+
+class WsgiServer:
+    """A waitress server that runs in a background thread and can be closed (tests, serve)."""
+
+    def __init__(self, wsgi_app: Callable[..., Any], host: str, port: int, threads: int) -> None:
+        from waitress import create_server
+
+        self._server = create_server(
+            wsgi_app,
+            host=host,
+            port=port,
+            threads=threads,
+            backlog=LISTEN_BACKLOG,
+            # Slack retries after 3 s anyway; drop idle keep-alive connections well before that.
+            channel_timeout=30,
+            ident="coperniq-bot",
+        )
+        self.host = host
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._server.effective_port)
+
+    @property
+    def url(self) -> str:
+        """http://host:port (no trailing slash)."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> WsgiServer:
+        """Serve in a daemon thread."""
+        self._thread = threading.Thread(target=self.serve_forever, name="wsgi", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        try:
+            self._server.run()
+        except OSError:  # the loop's sockets were closed under it by close()
+            pass
+
+    def close(self) -> None:
+        """Stop accepting, finish the worker threads and free the port."""
+        self._server.close()
+        self._server.task_dispatcher.shutdown(timeout=5)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+def make_wsgi_server(
+    app: App, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_HTTP_THREADS
+) -> WsgiServer:
+    """The app behind a threaded WSGI server (port 0: any free port); .start() and .close()."""
+    return WsgiServer(make_wsgi_app(app), host, port, threads)
+
+
+def make_socket_mode_handler(app: App, app_token: str) -> Any:
+    """Bolt's Socket Mode handler on slack-sdk's built-in client (no extra dependency)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    return SocketModeHandler(
+        app,
+        app_token=app_token,
+        web_client=app.client,
+        concurrency=SOCKET_MODE_CONCURRENCY,
+    )
+
+
+def start_jobs(deps: Deps) -> Callable[[], None] | None:
+    """Start the scheduled jobs in this process; None when the jobs module isn't installed yet."""
+    try:
+        from jobs.scheduler import start_background
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("jobs", "jobs.scheduler"):
+            raise
+        log.warning("Scheduled jobs are not available in this build; serving without them")
+        return None
+    return start_background(deps)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run the Slack app until SIGTERM/SIGINT."""
+    settings = load_settings()
+    socket_mode = bool(settings.slack_app_token) and not getattr(args, "http", False)
+    if socket_mode:
+        settings.require("slack_bot_token", "slack_app_token", "coperniq_api_key")
+    else:
+        settings.require("slack_bot_token", "slack_signing_secret", "coperniq_api_key")
+
+    from bot.app import create_app, shutdown_app
+    from bot.deps import build_deps
+
+    deps = build_deps(settings)
+    # Socket Mode requests arrive over an authenticated websocket, not signed HTTP.
+    app = create_app(deps, request_verification_enabled=not socket_mode)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("Received %s, shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    stop_jobs = None if getattr(args, "no_jobs", False) else start_jobs(deps)
+    transport: Any
+    try:
+        if socket_mode:
+            transport = make_socket_mode_handler(app, settings.slack_app_token.reveal())
+            transport.connect()
+            log.info("Connected to Slack in Socket Mode")
+        else:
+            port = args.port if getattr(args, "port", None) else settings.port
+            # All interfaces: HTTP mode runs behind the platform's router or a reverse proxy.
+            transport = make_wsgi_server(app, host="0.0.0.0", port=port).start()  # noqa: S104
+            log.info("Serving HTTP on port %s (POST %s, GET %s)", port, EVENTS_PATH, HEALTH_PATH)
+        while not stop.wait(1.0):
+            pass
+        transport.close()
+    finally:
+        if stop_jobs is not None:
+            stop_jobs()
+        shutdown_app(app)
+        close = getattr(deps.coperniq, "close", None)
+        if callable(close):
+            close()
+        deps.store.close()
+    return 0

@@ -1,0 +1,17 @@
+"""Fixtures for end-to-end Slack tests: `slack` is a SlackHarness (see tests/slack/harness.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.slack.harness import SlackHarness, running_harness
+
+
+@pytest.fixture
+def slack(fake_slack: object, coperniq_sandbox: object, tmp_path: Path) -> Iterator[SlackHarness]:
+    """The app served on loopback against the fake Slack and the Coperniq sandbox."""
+    with running_harness(fake_slack, coperniq_sandbox, tmp_path) as harness:
+        yield harness
