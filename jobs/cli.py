@@ -1,0 +1,110 @@
+"""`coperniq-bot jobs list|run` and `coperniq-bot clock`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings, load_settings
+from jobs import scheduler
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def list_main(args: argparse.Namespace) -> int:
+    """Print each job's id, schedule, next run in BOT_TIMEZONE, channel and on/off."""
+    settings = load_settings()
+    rows = [("JOB", "SCHEDULE", f"NEXT RUN ({settings.timezone})", "CHANNEL", "STATE")]
+    for info in scheduler.job_infos(settings):
+        nxt = info.next_run.strftime("%a %Y-%m-%d %H:%M %Z") if info.next_run else "never"
+        rows.append(
+            (
+                info.id,
+                info.cron,
+                nxt if info.on else f"({nxt})",
+                info.channel or "-",
+                "on" if info.on else "off (channel not set)",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip())
+    return EXIT_OK
+
+
+def parse_now(value: str, tz: ZoneInfo) -> datetime:
+    """An ISO-8601 instant; without an offset it is read in the business time zone."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    dt = datetime.fromisoformat(text)
+    return dt if dt.tzinfo else dt.replace(tzinfo=tz)
+
+
+def _require_for_run(settings: Settings, job_id: str, dry_run: bool) -> None:
+    needs = ["coperniq_api_key"]
+    if not dry_run:
+        needs += ["slack_bot_token", scheduler.SPECS[job_id].channel_setting]
+    settings.require(*needs)
+
+
+def run_main(args: argparse.Namespace) -> int:
+    """Run one job once, posting (or with --dry-run printing) its message; print what it did."""
+    settings = load_settings()
+    _require_for_run(settings, args.name, args.dry_run)
+    now = datetime.now(UTC)
+    if args.now:
+        try:
+            now = parse_now(args.now, settings.timezone)
+        except ValueError:
+            print(f"--now {args.now!r} is not an ISO-8601 date-time", file=sys.stderr)
+            return EXIT_USAGE
+    from bot.deps import build_deps
+
+    deps = build_deps(settings)
+    try:
+        result = scheduler.run_job(deps, args.name, now, dry_run=args.dry_run, out=print)
+    finally:
+        deps.coperniq.close()
+        deps.store.close()
+    print(result.summary())
+    for note in result.notes:
+        print(f"note: {note}")
+    return EXIT_FAILURE if result.failed else EXIT_OK
+
+
+def clock_main(args: argparse.Namespace) -> int:
+    """Run only the scheduled jobs until SIGTERM or Ctrl-C."""
+    settings = load_settings()
+    settings.require("coperniq_api_key")
+    if settings.invoice_alert_channel or settings.sla_alert_channel:
+        settings.require("slack_bot_token")
+    from bot.deps import build_deps
+
+    deps = build_deps(settings)
+    stop_event = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        log.info("signal %s: stopping the scheduler", signum)
+        stop_event.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    stop = scheduler.start_background(deps)
+    log.info("clock running; SIGTERM or Ctrl-C stops it")
+    try:
+        while not stop_event.wait(timeout=3600):
+            pass
+    finally:
+        stop()  # waits for a running job to finish: its lease and alert records stay consistent
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        deps.coperniq.close()
+        deps.store.close()
+    return EXIT_OK

@@ -1,0 +1,77 @@
+"""`coperniq-bot demo`: both alert jobs, in dry run, against the built-in Coperniq sandbox.
+
+Needs no credentials and no `.env`: it ignores SLACK_* / COPERNIQ_* / BOT_* in the environment,
+starts the sandbox in this process on 127.0.0.1 (a free port), keeps its state in a temporary
+directory deleted at the end, and posts nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.config import Secret, Settings
+
+DEMO_KEY = "demo-sandbox-key"
+DEMO_APP_URL = "https://app.coperniq.io/388"
+
+
+def main(args: argparse.Namespace | None = None) -> int:
+    """Run the demo; 0 when both jobs ran."""
+    from bot.coperniq import CoperniqClient
+    from bot.deps import build_deps
+    from bot.sandbox.coperniq import CoperniqSandbox
+    from bot.store import Store
+    from jobs import form_sla, overdue_invoices
+
+    with tempfile.TemporaryDirectory(prefix="coperniq-bot-demo-") as tmp:
+        sandbox = CoperniqSandbox(api_key=DEMO_KEY)
+        sandbox.start(host="127.0.0.1", port=0)
+        store = Store(Path(tmp) / "demo.db")
+        settings = Settings(
+            coperniq_api_key=Secret(DEMO_KEY),
+            coperniq_base_url=sandbox.base_url,
+            coperniq_app_url=DEMO_APP_URL,
+            db_path=Path(tmp) / "demo.db",
+        )
+        client = CoperniqClient(
+            api_key=settings.coperniq_api_key,  # type: ignore[arg-type]
+            base_url=settings.coperniq_base_url,
+            store=store,
+            daily_budget=settings.coperniq_daily_budget,
+        )
+        deps = build_deps(settings, store=store, coperniq=client, slack=None)
+        try:
+            now = datetime.now(UTC)
+            print(f"Coperniq sandbox at {sandbox.base_url} (seeded, in this process); dry run.\n")
+            print("=" * 78)
+            inv = overdue_invoices.run(deps, now, dry_run=True)
+            print("=" * 78)
+            sla = form_sla.run(deps, now, dry_run=True)
+            print("=" * 78)
+            # What the hourly SLA run costs once the form lists are cached.
+            later = form_sla.run(deps, now + timedelta(hours=1), dry_run=True, out=lambda s: None)
+            again = overdue_invoices.run(
+                deps, now + timedelta(days=1), dry_run=True, out=lambda s: None
+            )
+            print("Coperniq calls:")
+            print(f"  overdue-invoices, first run (full sync):        {inv.coperniq_calls}")
+            print(f"  form-sla, first run:                            {sla.coperniq_calls}")
+            print(f"  form-sla, an hour later (form lists cached):    {later.coperniq_calls}")
+            print(f"  overdue-invoices, next day (updated_after):     {again.coperniq_calls}")
+            print(
+                f"  budget left for background work: {client.budget.available_for_background()} "
+                f"of {settings.coperniq_daily_budget} a day "
+                f"({client.budget.reserve} kept for people)"
+            )
+            print(
+                "\nNothing was posted. Set SLACK_BOT_TOKEN, COPERNIQ_API_KEY and the alert channels, "
+                "then `coperniq-bot jobs run NAME` posts for real."
+            )
+        finally:
+            client.close()
+            store.close()
+            sandbox.stop()
+    return 0

@@ -1,0 +1,203 @@
+"""The scheduler wiring, in one place: which jobs exist, their crontabs, channels and APScheduler settings."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.config import Settings
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from jobs.common import RunResult
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_MINUTES = 30  # a run missed by a restart still happens if the process is back within this
+JOB_IDS = ("overdue-invoices", "form-sla")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job: id, the module with its run(), and the settings naming crontab and channel."""
+
+    id: str
+    module: str
+    cron_setting: str
+    channel_setting: str
+    title: str
+
+
+SPECS: dict[str, JobSpec] = {
+    "overdue-invoices": JobSpec(
+        "overdue-invoices", "jobs.overdue_invoices", "invoice_alert_cron", "invoice_alert_channel",
+        "Overdue invoices digest",
+    ),
+    "form-sla": JobSpec(
+        "form-sla", "jobs.form_sla", "sla_alert_cron", "sla_alert_channel",
+        "Forms past their phase SLA",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """What `jobs list` shows for one job."""
+
+    id: str
+    title: str
+    cron: str
+    channel: str | None
+    next_run: datetime | None  # in the business time zone; None when off
+
+    @property
+    def on(self) -> bool:
+        return bool(self.channel)
+
+
+_DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _day_number(token: str) -> int:
+    token = token.strip().lower()
+    if token[:3] in _DAY_NAMES:
+        return _DAY_NAMES.index(token[:3])
+    n = int(token)
+    if not 0 <= n <= 7:
+        raise ValueError(f"day of week {token!r} is not 0-7")
+    return n
+
+
+def crontab_day_of_week(field: str) -> str:
+    """A crontab day-of-week field (0 or 7 = Sunday) as APScheduler day names."""
+    if field in ("*", "?"):
+        return "*"
+    days: set[int] = set()
+    for part in field.split(","):
+        span, _, step = part.partition("/")
+        if span == "*":
+            low, high = 0, 6
+        elif "-" in span:
+            a, b = span.split("-", 1)
+            low, high = _day_number(a), _day_number(b)
+        else:
+            low = _day_number(span)
+            high = 7 if step else low
+        if high < low:
+            raise ValueError(f"day-of-week range {span!r} runs backwards")
+        days.update(d % 7 for d in range(low, high + 1, int(step) if step else 1))
+    return ",".join(_DAY_NAMES[d] for d in sorted(days))
+
+
+def crontab_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
+    """A CronTrigger for a standard five-field crontab, in `timezone`.
+
+    APScheduler 3's CronTrigger.from_crontab numbers weekdays from Monday = 0 (its issue 286), so the
+    default `0 8 * * 1-5` would fire Tuesday to Saturday; standard crontab numbering (Sunday = 0
+    or 7) is translated to day names here instead.
+    """
+    fields = expr.split()
+    if len(fields) != 5:
+        raise ValueError(f"a crontab has 5 fields; got {len(fields)}")
+    minute, hour, day, month, dow = fields
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(dow),
+        timezone=timezone,
+    )
+
+
+def trigger_for(settings: Settings, job_id: str) -> CronTrigger:
+    """The job's crontab as a trigger in BOT_TIMEZONE."""
+    spec = SPECS[job_id]
+    return crontab_trigger(getattr(settings, spec.cron_setting), settings.timezone)
+
+
+def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
+    """Every job's id, schedule, channel and next run, without touching Coperniq or Slack."""
+    now = (now or datetime.now(UTC)).astimezone(settings.timezone)
+    out = []
+    for spec in SPECS.values():
+        channel = getattr(settings, spec.channel_setting)
+        nxt = trigger_for(settings, spec.id).get_next_fire_time(None, now)
+        out.append(
+            JobInfo(
+                id=spec.id,
+                title=spec.title,
+                cron=getattr(settings, spec.cron_setting),
+                channel=channel,
+                next_run=nxt.astimezone(settings.timezone) if nxt else None,
+            )
+        )
+    return out
+
+
+def run_job(deps: Deps, job_id: str, now: datetime | None = None, **kwargs: object) -> RunResult:
+    """Run one job once (the CLI's `jobs run`)."""
+    module = importlib.import_module(SPECS[job_id].module)
+    return module.run(deps, now or datetime.now(UTC), **kwargs)
+
+
+def _scheduled(deps: Deps, job_id: str) -> None:
+    # What APScheduler calls: a failing run is logged and the next tick tries again; the other job
+    # runs in its own thread and is untouched.
+    try:
+        run_job(deps, job_id, datetime.now(UTC), out=log.info)
+    except Exception:
+        log.exception("scheduled job %s failed", job_id)
+
+
+def build_scheduler(deps: Deps) -> BackgroundScheduler:
+    """A scheduler with every job whose channel is set (not started); off jobs are logged."""
+    settings = deps.settings
+    scheduler = BackgroundScheduler(
+        timezone=settings.timezone,
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": MISFIRE_GRACE_MINUTES * 60,
+        },
+    )
+    for spec in SPECS.values():
+        channel = getattr(settings, spec.channel_setting)
+        if not channel:
+            log.info(
+                "job %s is off: %s is not set",
+                spec.id,
+                "INVOICE_ALERT_CHANNEL" if spec.id == "overdue-invoices" else "SLA_ALERT_CHANNEL",
+            )
+            continue
+        scheduler.add_job(
+            _scheduled,
+            trigger=trigger_for(settings, spec.id),
+            args=(deps, spec.id),
+            id=spec.id,
+            name=spec.title,
+            replace_existing=True,
+        )
+        log.info(
+            "job %s on: %s (%s) -> %s", spec.id, getattr(settings, spec.cron_setting),
+            settings.timezone, channel,
+        )
+    return scheduler
+
+
+def start_background(deps: Deps) -> Callable[[], None]:
+    """Start the jobs in background threads; returns the function that stops them."""
+    scheduler = build_scheduler(deps)
+    scheduler.start()
+    for job in scheduler.get_jobs():
+        log.info("job %s next run %s", job.id, job.next_run_time)
+
+    def stop() -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+
+    return stop
