@@ -360,18 +360,12 @@ def fingerprint_details(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def call_confirmation(
-    record_type: str,
-    record: Mapping[str, Any],
-    body: Mapping[str, Any],
-    url: str,
-    user: str,
-    tz: ZoneInfo,
+    what: str, body: Mapping[str, Any], url: str, user: str, tz: ZoneInfo
 ) -> dict[str, Any]:
     """The channel message after a call was logged: record number and title, when, link."""
     start = datetime.fromisoformat(body["startTime"].replace("Z", "+00:00")).astimezone(tz)
     end = datetime.fromisoformat(body["endTime"].replace("Z", "+00:00")).astimezone(tz)
     minutes = max(1, round((end - start).total_seconds() / 60))
-    what = record_option_text(record_type, record)
     direction = "Inbound" if body["isInbound"] else "Outbound"
     other = body["fromNumber"] if body["isInbound"] else body["toNumber"]
     text = f"Call logged on {what} by <@{user}>"

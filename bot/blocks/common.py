@@ -253,7 +253,9 @@ def selected_option(view: Mapping[str, Any], block: str) -> dict[str, Any] | Non
     return None
 
 
-def errors_for_view(view: Mapping[str, Any], errors: Mapping[str, str]) -> dict[str, str]:
+def errors_for_view(
+    view: Mapping[str, Any], errors: Mapping[str, str], fallback: str | None = None
+) -> dict[str, str]:
     """Map errors keyed by base block id onto the view's real (maybe versioned) block ids."""
     actual = {
         base_id(b["block_id"]): b["block_id"]
@@ -262,7 +264,12 @@ def errors_for_view(view: Mapping[str, Any], errors: Mapping[str, str]) -> dict[
     }
     out: dict[str, str] = {}
     for key, message in errors.items():
-        out[actual.get(key, key)] = truncate(message, 150)
+        target = actual.get(key)
+        if target is None and fallback in actual:
+            # Slack rejects errors for blocks the view does not show: say it on one it does.
+            target = actual[fallback]  # type: ignore[index]
+        target = target or key
+        out[target] = truncate(f"{out[target]} {message}" if target in out else message, 500)
     return out
 
 

@@ -349,3 +349,8 @@ def no_photos_modal() -> dict[str, Any]:
         ],
         close="Close",
     )
+
+
+def photo_result_modal(message: Mapping[str, Any]) -> dict[str, Any]:
+    """The modal's last state: the same summary the conversation gets."""
+    return modal(Callback.PHOTO_MODAL, TITLE, list(message["blocks"]), close="Close")

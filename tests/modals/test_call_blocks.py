@@ -152,8 +152,7 @@ def test_record_options_stay_within_slack_limits():
 def test_confirmation_shows_business_time_zone():
     body = call_body(_good())
     msg = call_confirmation(
-        "project",
-        {"id": 7, "number": 1042, "title": "Smith"},
+        "Project #1042 · Smith",
         body,
         "https://app.example/projects/7",
         "U0USER",

@@ -1,0 +1,36 @@
+"""`/coperniq photo [project]`: open the attach-photos modal, on a project when one is given."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from handlers.views.photo import open_photo_modal
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+NAME = "photo"
+HELP = "Attach photos to a field of a project's Coperniq form"
+EXAMPLE = "/coperniq photo 1234"
+USAGE = "photo [project]"
+
+
+def run(
+    *,
+    body: dict[str, Any],
+    client: WebClient,
+    context: Any,
+    args: str,
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    """Open the modal at once; a project number or name in `args` is looked up after."""
+    open_photo_modal(
+        client=client,
+        context=context,
+        trigger_id=body["trigger_id"],
+        channel=body.get("channel_id"),
+        user=body["user_id"],
+        project_text=args or None,
+    )

@@ -1,0 +1,35 @@
+"""`/coperniq request`: open the new service request modal."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from handlers.views.request import open_request_modal
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+NAME = "request"
+HELP = "Open a new service request (a Coperniq opportunity)"
+EXAMPLE = "/coperniq request"
+USAGE = "request"
+
+
+def run(
+    *,
+    body: dict[str, Any],
+    client: WebClient,
+    context: Any,
+    args: str,
+    logger: logging.Logger,
+    **_: Any,
+) -> None:
+    """Open the modal with the command's trigger id at once (the router has acked)."""
+    open_request_modal(
+        client=client,
+        context=context,
+        trigger_id=body["trigger_id"],
+        channel=body.get("channel_id"),
+        user=body["user_id"],
+    )

@@ -1,0 +1,18 @@
+"""Search-as-you-type for the modals' external selects (clients, records, projects)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.ids import Action
+from handlers.options import records
+
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+
+def register(app: App) -> None:
+    """One options listener per external select."""
+    app.options(Action.REQUEST_CLIENT.value)(records.clients)
+    app.options(Action.CALL_RECORD.value)(records.any_record)
+    app.options(Action.PHOTO_PROJECT.value)(records.projects)

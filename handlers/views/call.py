@@ -1,0 +1,265 @@
+"""Log a call: open (prefilled record), flip numbers on direction change, create the call once."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from bot import submissions
+from bot.blocks.call import (
+    RECORD_PATHS,
+    TITLE,
+    build_call_modal,
+    call_body,
+    call_confirmation,
+    call_done_modal,
+    call_saving_modal,
+    fingerprint_details,
+    numbers_for_direction,
+    parse_call,
+    parse_record_value,
+    record_option,
+    validate_call,
+)
+from bot.blocks.common import (
+    decode_metadata,
+    errors_for_view,
+    loading_modal,
+    selected_option,
+    selected_texts,
+    with_inline_errors,
+)
+from bot.coperniq.errors import CoperniqError, NotFound
+from bot.ids import Block, Callback
+from bot.links import record_url
+from bot.phones import to_e164
+from bot.store import audit, utcnow
+from handlers.views.common import interactive, open_view, post_result, tell, update_view
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.coperniq import CoperniqClient
+
+log = logging.getLogger(__name__)
+
+ACTION = "log_call"
+
+FIELD_BLOCKS = {
+    "fromNumber": Block.CALL_FROM,
+    "toNumber": Block.CALL_TO,
+    "isInbound": Block.CALL_DIRECTION,
+    "startTime": Block.CALL_START,
+    "endTime": Block.CALL_END,
+    "reason": Block.CALL_REASON,
+    "disposition": Block.CALL_DISPOSITION,
+    "outcome": Block.CALL_OUTCOME,
+    "note": Block.CALL_NOTE,
+    "recordingUrl": Block.CALL_RECORDING,
+}
+
+
+def _resource(coperniq: CoperniqClient, record_type: str) -> Any:
+    return getattr(coperniq, RECORD_PATHS[record_type])
+
+
+def lookup_record(coperniq: CoperniqClient, text: str) -> tuple[str, dict[str, Any]] | None:
+    """`/coperniq call 1234`: a project by number, then by id; else the one project matching."""
+    text = text.strip()
+    if not text:
+        return None
+    matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
+    if text.isdigit():
+        for record in matches:
+            if str(record.get("number")) == text:
+                return "project", record
+        try:
+            return "project", coperniq.projects.get(int(text))
+        except NotFound:
+            return None
+    return ("project", matches[0]) if len(matches) == 1 else None
+
+
+def open_call_modal(
+    *,
+    client: WebClient,
+    context: Any,
+    trigger_id: str,
+    channel: str | None,
+    user: str,
+    record_text: str | None = None,
+    record: str | None = None,
+) -> None:
+    """Open at once; a record to prefill (typed, or "type:id" from a button) is looked up after."""
+    settings = context["settings"]
+    meta = {"c": channel, "u": user}
+    company = settings.company_phone
+    if not record_text and not parse_record_value(record):
+        view = build_call_modal(meta, now=utcnow(), company_phone=company)
+        open_view(client, trigger_id, view, channel=channel, user=user)
+        return
+    opened = open_view(
+        client,
+        trigger_id,
+        loading_modal(Callback.CALL_MODAL, TITLE, "Looking up the record…", meta),
+        channel=channel,
+        user=user,
+    )
+    if opened is None:
+        return
+    coperniq = interactive(context)
+    option = None
+    notice = None
+    try:
+        if parsed := parse_record_value(record):
+            record_type, record_id = parsed
+            option = record_option(record_type, _resource(coperniq, record_type).get(record_id))
+        else:
+            found = lookup_record(coperniq, record_text or "")
+            if found:
+                option = record_option(*found)
+            else:
+                notice = f":mag: No project matches “{record_text}”. Search for it below."
+    except CoperniqError as exc:
+        log.warning("Record lookup for the call modal failed: %r", exc)
+        notice = f":warning: {exc.user_message} Search for the record below."
+    view = build_call_modal(
+        meta, now=utcnow(), company_phone=company, record_option=option, notice=notice
+    )
+    update_view(client, opened["id"], view, opened.get("hash"))
+
+
+def direction_changed(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Move the company number to the side the new direction puts it, keeping everything else."""
+    ack()
+    view = body["view"]
+    values = parse_call(view)
+    company = context["settings"].company_phone
+    values["from"], values["to"] = numbers_for_direction(
+        values["direction"] or "inbound", company, values["from"], values["to"]
+    )
+    new = build_call_modal(
+        decode_metadata(view),
+        now=utcnow(),
+        values=values,
+        company_phone=company,
+        record_option=selected_option(view, Block.CALL_RECORD),
+    )
+    update_view(client, view["id"], new, view.get("hash"))
+
+
+def find_logged(
+    coperniq: CoperniqClient, record_type: str, record_id: int, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The call an earlier, timed-out create made, if Coperniq has it (same numbers and start)."""
+    start = datetime.fromisoformat(body["startTime"].replace("Z", "+00:00"))
+    for call in coperniq.calls.list(record_type, record_id):
+        when = call.get("startTime")
+        if not when:
+            continue
+        same_start = abs(datetime.fromisoformat(when.replace("Z", "+00:00")) - start) < timedelta(
+            seconds=1
+        )
+        if (
+            same_start
+            and to_e164(call.get("fromNumber") or "") == body["fromNumber"]
+            and to_e164(call.get("toNumber") or "") == body["toNumber"]
+        ):
+            return call
+    return None
+
+
+def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Validate (inline errors), then log the call exactly once and confirm in the channel."""
+    view = body["view"]
+    data = parse_call(view)
+    errors = validate_call(data)
+    if errors:
+        ack(response_action="errors", errors=errors_for_view(view, errors))
+        return
+    meta = decode_metadata(view)
+    user = body["user"]["id"]
+    settings = context["settings"]
+    db = context["store"].db
+    record_type, record_id = parse_record_value(data["record"])  # type: ignore[misc]
+    payload = call_body(data)
+    what = selected_texts(view).get(Block.CALL_RECORD) or f"{record_type} {record_id}"
+    url = record_url(settings.coperniq_app_url, record_type, record_id)
+    key = submissions.fingerprint(user, ACTION, fingerprint_details(data))
+    claim = submissions.begin(db, key, slack_user=user, action=ACTION)
+    if claim.verdict == "done":
+        ack(
+            response_action="update",
+            view=call_done_modal(f":white_check_mark: This call is already logged on *{what}*."),
+        )
+        return
+    if claim.verdict == "pending":
+        ack(
+            response_action="update",
+            view=call_done_modal(":hourglass_flowing_sand: This call is already being logged."),
+        )
+        return
+    ack(response_action="update", view=call_saving_modal(meta))
+    coperniq = interactive(context)
+    outcome = "created"
+    try:
+        call = None
+        if claim.verdict == "retry_unknown":
+            call = find_logged(coperniq, record_type, record_id, payload)
+            outcome = "found_after_unknown_outcome" if call else "created_after_lookup"
+        if call is None:
+            call = coperniq.calls.create(record_type, record_id, payload)
+    except CoperniqError as exc:
+        state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
+        submissions.mark(db, key, state, detail={"error": repr(exc)})
+        log.warning("Logging a call failed: %r", exc)
+        _show_failure(client, view, meta, data, exc, user)
+        return
+    except Exception:
+        submissions.mark(db, key, submissions.UNKNOWN)
+        raise
+    submissions.finish(db, key, record_type="call", record_id=call.get("id"))
+    audit(
+        db,
+        slack_user=user,
+        action=ACTION,
+        record_type=record_type,
+        record_id=record_id,
+        outcome=outcome,
+        detail={"call_id": call.get("id")},
+    )
+    message = call_confirmation(what, payload, url, user, settings.timezone)
+    post_result(client, meta.get("c"), user, message)
+    update_view(client, view["id"], call_done_modal(f":white_check_mark: Call logged on *{what}*."))
+
+
+def _show_failure(
+    client: WebClient,
+    view: dict[str, Any],
+    meta: dict[str, Any],
+    data: dict[str, Any],
+    exc: CoperniqError,
+    user: str,
+) -> None:
+    errors = {}
+    if exc.field and exc.field in FIELD_BLOCKS:
+        errors[FIELD_BLOCKS[exc.field]] = exc.user_message
+    banner = "The call was not logged. " + exc.user_message
+    if exc.outcome_unknown:
+        banner = (
+            "Coperniq did not answer in time, so the call may or may not be logged. Press Log call "
+            "again: I will check Coperniq first and not log it twice."
+        )
+    form = build_call_modal(
+        meta, now=utcnow(), values=data, record_option=selected_option(view, Block.CALL_RECORD)
+    )
+    form["blocks"] = with_inline_errors(form["blocks"], errors, banner=banner)
+    if update_view(client, view["id"], form) is None:
+        tell(
+            client,
+            meta.get("c"),
+            user,
+            f":warning: {banner} You entered a call from {data['from']} to {data['to']}.",
+        )

@@ -1,0 +1,123 @@
+"""Small Slack-side helpers the modal flows share: open, update, post a result, tell the person."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.coperniq import CoperniqClient
+
+log = logging.getLogger(__name__)
+
+TRIGGER_EXPIRED = (
+    "That took too long to open (Slack allows 3 seconds). Please run the command or press the "
+    "button again."
+)
+# Errors that mean the bot may not post in that conversation: fall back to a DM.
+_CANNOT_POST = {
+    "not_in_channel",
+    "channel_not_found",
+    "is_archived",
+    "restricted_action",
+    "cannot_reply_to_message",
+    "access_denied",
+}
+
+
+def interactive(context: Any) -> CoperniqClient:
+    """The Coperniq client with the short retry policy for a person waiting in Slack."""
+    return context["coperniq"].interactive
+
+
+def slack_error(exc: SlackApiError) -> str:
+    return str((exc.response or {}).get("error") or exc)
+
+
+def open_view(
+    client: WebClient,
+    trigger_id: str,
+    view: dict[str, Any],
+    *,
+    channel: str | None,
+    user: str,
+) -> dict[str, Any] | None:
+    """views.open; when the trigger expired, tell the person to try again and return None."""
+    try:
+        return client.views_open(trigger_id=trigger_id, view=view)["view"]
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error in ("expired_trigger_id", "invalid_trigger_id", "trigger_exchanged"):
+            log.warning("views.open failed (%s): asking the user to retry", error)
+            tell(client, channel, user, TRIGGER_EXPIRED)
+            return None
+        raise
+
+
+def update_view(
+    client: WebClient, view_id: str, view: dict[str, Any], view_hash: str | None = None
+) -> dict[str, Any] | None:
+    """views.update; None when the modal was closed or changed meanwhile (nothing to update)."""
+    try:
+        kwargs: dict[str, Any] = {"view_id": view_id, "view": view}
+        if view_hash:
+            kwargs["hash"] = view_hash
+        return client.views_update(**kwargs)["view"]
+    except SlackApiError as exc:
+        error = slack_error(exc)
+        if error in ("not_found", "hash_conflict", "view_not_found"):
+            log.info("views.update skipped: %s", error)
+            return None
+        raise
+
+
+def tell(client: WebClient, channel: str | None, user: str, text: str) -> None:
+    """An ephemeral note to the person in `channel`, or a DM when that is not possible."""
+    if channel:
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError as exc:
+            log.info("chat.postEphemeral in %s failed: %s", channel, slack_error(exc))
+    try:
+        client.chat_postMessage(channel=user, text=text)
+    except SlackApiError:
+        log.exception("Could not tell %s: %s", user, text[:80])
+
+
+def post_result(
+    client: WebClient,
+    channel: str | None,
+    user: str,
+    message: dict[str, Any],
+    thread_ts: str | None = None,
+) -> None:
+    """Post a confirmation where the person started; DM them when the bot cannot post there."""
+    if channel:
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+            return
+        except SlackApiError as exc:
+            if slack_error(exc) not in _CANNOT_POST:
+                raise
+            log.info("Cannot post in %s (%s); sending a DM", channel, slack_error(exc))
+    note = dict(message)
+    if channel:
+        note["text"] = (
+            f"(I can't post in <#{channel}>; add me there to share these.) " + note["text"]
+        )
+    client.chat_postMessage(channel=user, **note)
+
+
+def input_options(view: dict[str, Any], base_block: str) -> list[dict[str, Any]]:
+    """The options of the select in a view's input block (to rebuild that block unchanged)."""
+    from bot.blocks.common import base_id
+
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input" and base_id(block.get("block_id", "")) == base_block:
+            return list(block["element"].get("options") or [])
+    return []

@@ -1,0 +1,300 @@
+"""Attach photos to a form field: project -> open forms -> FILE field -> upload, attach each."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from typing import TYPE_CHECKING, Any
+
+from bot import submissions
+from bot.blocks.call import record_option
+from bot.blocks.common import (
+    decode_metadata,
+    errors_for_view,
+    selected_option,
+    selected_texts,
+)
+from bot.blocks.photo import (
+    MAX_UPLOAD_BYTES,
+    build_photo_modal,
+    file_fields,
+    open_forms,
+    parse_photo,
+    photo_confirmation,
+    photo_result_modal,
+    photo_working_modal,
+    validate_photo,
+)
+from bot.coperniq.errors import CoperniqError, NotFound
+from bot.ids import Block
+from bot.links import record_url
+from bot.slackfiles import SlackFileError, download
+from bot.store import audit
+from handlers.views.common import (
+    input_options,
+    interactive,
+    open_view,
+    post_result,
+    slack_error,
+    update_view,
+)
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.coperniq import CoperniqClient
+
+log = logging.getLogger(__name__)
+
+ACTION = "attach_photo"
+
+
+def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
+    """`/coperniq photo 1234`: a project by number, by id, or the one project matching the text."""
+    text = text.strip()
+    matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
+    if text.isdigit():
+        for record in matches:
+            if str(record.get("number")) == text:
+                return record
+        try:
+            return coperniq.projects.get(int(text))
+        except NotFound:
+            return None
+    return matches[0] if len(matches) == 1 else None
+
+
+def forms_for(coperniq: CoperniqClient, project_id: int) -> list[dict[str, Any]]:
+    return [dict(f) for f in open_forms(coperniq.forms.list_for_project(project_id))]
+
+
+def open_photo_modal(
+    *,
+    client: WebClient,
+    context: Any,
+    trigger_id: str,
+    channel: str | None,
+    user: str,
+    files: list[list[Any]] | None = None,
+    project: str | None = None,
+    project_text: str | None = None,
+    thread_ts: str | None = None,
+) -> None:
+    """Open at once (chosen files listed); a given project and its forms are loaded after."""
+    meta = {"c": channel, "u": user, "f": files or [], "t": thread_ts}
+    if not project and not project_text:
+        open_view(client, trigger_id, build_photo_modal(meta), channel=channel, user=user)
+        return
+    opened = open_view(
+        client,
+        trigger_id,
+        build_photo_modal(meta, loading="Looking up the project…"),
+        channel=channel,
+        user=user,
+    )
+    if opened is None:
+        return
+    coperniq = interactive(context)
+    try:
+        if project and project.startswith("project:") and project[8:].isdigit():
+            record = coperniq.projects.get(int(project[8:]))
+        else:
+            record = find_project(coperniq, project_text or "")
+        if record is None:
+            view = build_photo_modal(
+                meta, notice=f":mag: No project matches “{project_text}”. Search for it below."
+            )
+        else:
+            option = record_option("project", record)
+            view = build_photo_modal(
+                meta, project_option=option, forms=forms_for(coperniq, record["id"])
+            )
+    except CoperniqError as exc:
+        log.warning("Project lookup for the photo modal failed: %r", exc)
+        view = build_photo_modal(meta, notice=f":warning: {exc.user_message}")
+    update_view(client, opened["id"], view, opened.get("hash"))
+
+
+def project_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Show the chosen project's open forms (a loading line first, then the list)."""
+    ack()
+    view = body["view"]
+    meta = decode_metadata(view)
+    option = selected_option(view, Block.PHOTO_PROJECT)
+    if option is None:
+        return
+    loading = update_view(
+        client,
+        view["id"],
+        build_photo_modal(meta, project_option=option, loading="Loading forms…"),
+        view.get("hash"),
+    )
+    if loading is None:
+        return
+    project_id = int(option["value"].split(":", 1)[1])
+    try:
+        new = build_photo_modal(
+            meta, project_option=option, forms=forms_for(interactive(context), project_id)
+        )
+    except CoperniqError as exc:
+        log.warning("Loading forms failed: %r", exc)
+        new = build_photo_modal(meta, project_option=option, notice=f":warning: {exc.user_message}")
+    update_view(client, view["id"], new, loading.get("hash"))
+
+
+def form_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Show the chosen form's FILE fields, keeping the project and the form list."""
+    ack()
+    view = body["view"]
+    meta = decode_metadata(view)
+    option = selected_option(view, Block.PHOTO_PROJECT)
+    form_value = parse_photo(view)["form_id"]
+    if option is None or form_value is None:
+        return
+    forms = [
+        {"id": int(o["value"]), "name": o["text"]["text"]}
+        for o in input_options(view, Block.PHOTO_FORM)
+    ]
+    try:
+        fields = file_fields(interactive(context).forms.get(form_value))
+        new = build_photo_modal(
+            meta, project_option=option, forms=forms, form_id=form_value, fields=fields
+        )
+    except CoperniqError as exc:
+        log.warning("Loading form %s failed: %r", form_value, exc)
+        new = build_photo_modal(
+            meta, project_option=option, forms=forms, notice=f":warning: {exc.user_message}"
+        )
+    update_view(client, view["id"], new, view.get("hash"))
+
+
+def _slack_files(client: WebClient, data: dict[str, Any], meta: dict[str, Any]) -> list[dict]:
+    """Every chosen file as a Slack file object (files chosen before the modal: via files.info)."""
+    out: list[dict[str, Any]] = []
+    for file_id, name, size in meta.get("f") or []:
+        out.append({"id": file_id, "name": name, "size": size})
+    out += [dict(f) for f in data["files"]]
+    return out
+
+
+def _attach_one(
+    client: WebClient,
+    coperniq: CoperniqClient,
+    db: Any,
+    file: dict[str, Any],
+    *,
+    project_id: int,
+    form_id: int,
+    column_id: int,
+    user: str,
+) -> tuple[str, str | None]:
+    """Download, upload, attach one file: ("attached" | "already" | "failed", why)."""
+    key = submissions.fingerprint(
+        "", ACTION, {"form": form_id, "column": column_id, "file": file["id"]}
+    )
+    claim = submissions.begin(db, key, slack_user=user, action=ACTION)
+    if claim.verdict == "done":
+        return "already", None
+    if claim.verdict == "pending":
+        return "failed", "it is being attached by another request right now."
+    name = str(file.get("name") or file["id"])
+    try:
+        url = file.get("url_private_download")
+        if not url:
+            info = client.files_info(file=file["id"])["file"]
+            url = info.get("url_private_download")
+        if not url:
+            raise SlackFileError("Slack gave no download link for it.")
+        got = download(url, client.token or "", max_bytes=MAX_UPLOAD_BYTES)
+    except SlackFileError as exc:
+        submissions.mark(db, key, submissions.FAILED, detail={"error": str(exc)})
+        return "failed", str(exc)
+    except Exception as exc:  # a Slack API error on files.info, for one file only
+        log.exception("Fetching Slack file %s failed", file["id"])
+        submissions.mark(db, key, submissions.FAILED)
+        message = slack_error(exc) if hasattr(exc, "response") else type(exc).__name__
+        return "failed", f"Slack would not give the bot this file ({message})."
+    try:
+        uploaded = coperniq.files.upload("project", project_id, got.content, name, got.content_type)
+        attached = coperniq.forms.attach_file_from_url(
+            form_id,
+            column_id,
+            uploaded["downloadUrl"],
+            name=name,
+            project_id=project_id,
+            action="add",
+        )
+    except CoperniqError as exc:
+        state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
+        submissions.mark(db, key, state, detail={"error": repr(exc)})
+        log.warning("Attaching %s failed: %r", file["id"], exc)
+        return "failed", exc.user_message
+    submissions.finish(
+        db,
+        key,
+        record_type="form",
+        record_id=form_id,
+        detail={"slack_file": file["id"], "file_id": attached.get("fileId")},
+    )
+    audit(
+        db,
+        slack_user=user,
+        action=ACTION,
+        record_type="project",
+        record_id=project_id,
+        outcome="attached",
+        detail={
+            "form": form_id,
+            "column": column_id,
+            "slack_file": file["id"],
+            "file_id": attached.get("fileId"),
+        },
+    )
+    return "attached", None
+
+
+def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+    """Validate (sizes inline, naming the limit), then attach each photo and report each failure."""
+    view = body["view"]
+    meta = decode_metadata(view)
+    data = parse_photo(view)
+    errors = validate_photo(data, meta)
+    if errors:
+        ack(
+            response_action="errors",
+            errors=errors_for_view(view, errors, fallback=Block.PHOTO_PROJECT),
+        )
+        return
+    files = _slack_files(client, data, meta)
+    ack(response_action="update", view=photo_working_modal(len(files)))
+    user = body["user"]["id"]
+    texts = selected_texts(view)
+    coperniq = interactive(context)
+    db = context["store"].db
+    results: dict[str, list[Any]] = {"attached": [], "already": [], "failed": []}
+    for file in files:
+        verdict, why = _attach_one(
+            client,
+            coperniq,
+            db,
+            file,
+            project_id=data["project_id"],
+            form_id=data["form_id"],
+            column_id=data["column_id"],
+            user=user,
+        )
+        name = str(file.get("name") or file["id"])
+        results[verdict].append((name, why) if verdict == "failed" else name)
+    url = record_url(context["settings"].coperniq_app_url, "project", data["project_id"])
+    message = photo_confirmation(
+        user=user,
+        project_label=texts.get(Block.PHOTO_PROJECT, f"project {data['project_id']}"),
+        form_name=texts.get(Block.PHOTO_FORM, f"form {data['form_id']}"),
+        field_name=texts.get(Block.PHOTO_FIELD, "photos"),
+        attached=results["attached"],
+        already=results["already"],
+        failed=results["failed"],
+        url=url,
+    )
+    post_result(client, meta.get("c"), user, message, thread_ts=meta.get("t"))
+    update_view(client, view["id"], photo_result_modal(message))
