@@ -102,12 +102,16 @@ def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[s
         "slash_commands": [slash],
     }
     if has_shortcut():
+        import handlers.shortcuts as shortcuts
+
         features["shortcuts"] = [
             {
-                "name": SHORTCUT_NAME,
+                "name": getattr(shortcuts, "SHORTCUT_NAME", SHORTCUT_NAME),
                 "type": "message",
                 "callback_id": Callback.ATTACH_SHORTCUT.value,
-                "description": "Attach this message's photos to a field of a Coperniq form",
+                "description": getattr(
+                    shortcuts, "SHORTCUT_DESCRIPTION", "Attach this message's photos to a form"
+                ),
             }
         ]
     events: dict[str, Any] = {"bot_events": bot_events()}

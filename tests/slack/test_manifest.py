@@ -1,0 +1,83 @@
+"""The manifest matches what the code registers: every surface it declares is handled by the app."""
+
+from __future__ import annotations
+
+import json
+
+from bot.cli import main as cli_main
+from bot.ids import Callback
+from bot.manifest import build_manifest
+from tests.slack.harness import USER, SlackHarness
+
+URL = "https://bot.example.com"
+
+
+def test_http_manifest_points_every_url_at_slack_events() -> None:
+    manifest = build_manifest("/coperniq", url=URL + "/")
+    settings = manifest["settings"]
+    assert settings["socket_mode_enabled"] is False
+    assert settings["event_subscriptions"]["request_url"] == URL + "/slack/events"
+    assert settings["interactivity"]["request_url"] == URL + "/slack/events"
+    assert settings["interactivity"]["message_menu_options_url"] == URL + "/slack/events"
+    assert manifest["features"]["slash_commands"][0]["url"] == URL + "/slack/events"
+
+
+def test_socket_mode_manifest_has_no_urls() -> None:
+    manifest = build_manifest("/coperniq")
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in manifest["settings"]["interactivity"]
+    assert "request_url" not in manifest["settings"]["event_subscriptions"]
+    assert "url" not in manifest["features"]["slash_commands"][0]
+
+
+def test_the_usage_hint_names_every_available_subcommand() -> None:
+    from handlers.commands import available_subcommands
+
+    hint = build_manifest("/cq")["features"]["slash_commands"][0]["usage_hint"]
+    for module in available_subcommands():
+        assert module.NAME in hint
+
+
+def test_scopes_are_only_those_the_features_need() -> None:
+    from bot.manifest import has_dm_files, has_photos
+
+    scopes = set(build_manifest()["oauth_config"]["scopes"]["bot"])
+    expected = {"commands", "chat:write"}
+    if has_photos():
+        expected.add("files:read")
+    if has_dm_files():
+        expected.add("im:history")
+    assert scopes == expected
+
+
+def test_every_declared_surface_is_handled_by_the_app(bare_slack: SlackHarness) -> None:
+    # Bolt answers 404 to a request no listener takes: each declared surface must get a 200.
+    manifest = build_manifest(bare_slack.settings.slack_command)
+    for command in manifest["features"]["slash_commands"]:
+        assert bare_slack.command("help", command=command["command"]).status == 200
+    for shortcut in manifest["features"].get("shortcuts", []):
+        assert shortcut["callback_id"] == Callback.ATTACH_SHORTCUT
+        reply = bare_slack.message_action(shortcut["callback_id"], {"text": "no photos here"})
+        assert reply.status == 200, shortcut
+    samples = {
+        "app_home_opened": {"type": "app_home_opened", "user": USER, "tab": "home"},
+        "message.im": {
+            "type": "message",
+            "subtype": "file_share",
+            "channel_type": "im",
+            "channel": "D0USER",
+            "user": USER,
+            "text": "",
+            "files": [],
+        },
+    }
+    for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
+        assert bare_slack.event(samples[event]).status == 200, event
+
+
+def test_cli_prints_the_manifest_as_json(capsys, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("SLACK_COMMAND", "/cq")
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    assert cli_main(["manifest", "--url", URL]) == 0
+    manifest = json.loads(capsys.readouterr().out)
+    assert manifest["features"]["slash_commands"][0]["command"] == "/cq"
