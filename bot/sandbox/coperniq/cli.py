@@ -1,0 +1,31 @@
+"""`coperniq-bot sandbox coperniq`: run the Coperniq sandbox alone until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from bot.sandbox.coperniq.server import CoperniqSandbox
+
+
+def main(args: argparse.Namespace) -> int:
+    """Seed, serve on the given host/port, print the base URL and key, wait for Ctrl-C."""
+    sb = CoperniqSandbox(
+        api_key=args.api_key,
+        seed=args.seed,
+        projects=args.projects,
+        invoices=args.invoices,
+        db_path=args.db,
+    )
+    sb.start(host=args.host, port=args.port)
+    print(f"Coperniq sandbox on {sb.base_url}", flush=True)
+    print(f"  COPERNIQ_BASE_URL={sb.base_url}", flush=True)
+    print(f"  COPERNIQ_API_KEY={args.api_key}", flush=True)
+    print("Ctrl-C stops it.", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.close()
+    return 0

@@ -1,0 +1,810 @@
+"""CoperniqSandbox: the stateful local Coperniq API on loopback (threaded stdlib HTTP server over SQLite)."""
+
+from __future__ import annotations
+
+import collections
+import copy
+import hmac
+import json
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from bot.sandbox.coperniq import seed as seeddata
+from bot.sandbox.coperniq.api import ApiError, ApiRequest, ApiResponse, CoperniqAPI
+from bot.sandbox.coperniq.db import RecordDB
+from bot.sandbox.coperniq.faults import Fault, FaultTable
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT_HOLD = (
+    60.0  # seconds a `timeout` fault holds a request before dropping the connection
+)
+MAX_BODY = (
+    11 * 1024 * 1024
+)  # the API's documented 10 MB request limit, with headroom for multipart framing
+DAY = 24 * 3600.0
+
+ALIASES = {
+    "work-orders": "work_orders",
+    "work-order-templates": "work_order_templates",
+    "line-items": "line_items",
+    "catalog-items": "catalog_items",
+    "requests": "opportunities",
+    "clients": "accounts",
+    "comments": "notes",
+}
+ERROR_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    408: "REQUEST_TIMEOUT",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMIT_EXCEEDED",
+    500: "INTERNAL_SERVER_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "GATEWAY_TIMEOUT",
+}
+ERROR_MESSAGES = {
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """A request the sandbox received (path relative to /v1; status 0 = connection dropped)."""
+
+    method: str
+    path: str
+    query: dict[str, Any]
+    headers: dict[str, str] = field(repr=False)
+    body: Any
+    status: int
+
+    def __repr__(self) -> str:
+        # The key is a test key, but keep the habit: never print credentials.
+        return (
+            f"RecordedRequest({self.method} {self.path} query={self.query!r} status={self.status})"
+        )
+
+
+class _Budget:
+    """Requests per rolling 24 hours for the one key."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._stamps: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def _prune(self, now: float) -> None:
+        while self._stamps and self._stamps[0] <= now - DAY:
+            self._stamps.popleft()
+
+    def consume(self) -> tuple[bool, int]:
+        """Count one request if the budget allows it; (allowed, remaining after it)."""
+        now = time.time()
+        with self._lock:
+            self._prune(now)
+            if len(self._stamps) >= self.limit:
+                return False, 0
+            self._stamps.append(now)
+            return True, self.limit - len(self._stamps)
+
+    def remaining(self) -> int:
+        """Requests left in the window."""
+        with self._lock:
+            self._prune(time.time())
+            return max(self.limit - len(self._stamps), 0)
+
+    def add(self, n: int) -> None:
+        """Count n requests now (tests use it to exhaust the budget quickly)."""
+        with self._lock:
+            self._stamps.extend([time.time()] * n)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128  # benchmarks send 20 at a time; the stdlib default backlog is 5
+
+    def __init__(self, addr: tuple[str, int], sandbox: CoperniqSandbox) -> None:
+        self.sandbox = sandbox
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(addr, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_all(self) -> None:
+        with self.sockets_lock:
+            socks = list(self.open_sockets)
+            self.open_sockets.clear()
+        for s in socks:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = 30  # idle keep-alive connections end on their own
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass  # quiet: tests and benchmarks read sb.requests instead
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.server.sandbox._dispatch(self)
+
+    do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = do_GET  # noqa: N815
+
+
+class CoperniqSandbox:
+    """A seeded, stateful Coperniq API on 127.0.0.1 with auth, pagination, budget and fault injection."""
+
+    def __init__(
+        self,
+        api_key: str = "sandbox-key",
+        *,
+        seed: int = 388,
+        projects: int = 300,
+        invoices: int | None = None,
+        daily_budget: int = 5000,
+        today: date | None = None,
+        db_path: str | Path | None = None,
+        validate: bool = False,
+        latency: float = 0.0,
+    ) -> None:
+        self._api_key = str(api_key.reveal() if hasattr(api_key, "reveal") else api_key)
+        self.seed, self.projects = seed, projects
+        self.invoices = invoices if invoices is not None else 3 * projects
+        self.validate = validate
+        self.latency = latency
+        self.budget = _Budget(daily_budget)
+        self.db = RecordDB(db_path)
+        self._origin = "http://127.0.0.1:0"
+        self.api = CoperniqAPI(self.db, today=today, origin=lambda: self._origin)
+        self.faults = FaultTable()
+        self._requests: list[RecordedRequest] = []
+        self._errors: list[str] = []
+        self._rec_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._checker: Any = None
+        if self.db.is_empty():
+            self._seed()
+        if validate:
+            from bot.sandbox.coperniq.conformance import get_checker
+
+            self._checker = get_checker()
+
+    def __repr__(self) -> str:
+        return f"CoperniqSandbox(base_url={self.base_url!r}, projects={self.projects}, invoices={self.invoices})"
+
+    # ----- lifecycle -------------------------------------------------------------------------------
+    def _seed(self) -> None:
+        data = seeddata.generate(
+            seed=self.seed, projects=self.projects, invoices=self.invoices, today=self.api.today()
+        )
+        for coll, recs in data.items():
+            self.db.put_many(coll, recs)
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> CoperniqSandbox:
+        """Start serving in a background thread; port 0 picks a free port."""
+        if self._server is not None:
+            return self
+        self._stop.clear()
+        self._server = _Server((host, port), self)
+        bound_host, bound_port = self._server.server_address[:2]
+        self._origin = f"http://{bound_host}:{bound_port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="coperniq-sandbox",
+            daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    @property
+    def base_url(self) -> str:
+        """The API base, e.g. http://127.0.0.1:PORT/v1 (no trailing slash)."""
+        return f"{self._origin}/v1"
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port (sandbox-only paths such as /_sandbox/files/<id> live here)."""
+        return self._origin
+
+    @property
+    def api_key(self) -> str:
+        """The key the sandbox accepts (a test key)."""
+        return self._api_key
+
+    def stop(self) -> None:
+        """Stop promptly, dropping held (timeout-fault) and keep-alive connections."""
+        self._stop.set()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_all()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop and close the database."""
+        self.stop()
+        self.db.close()
+
+    def __enter__(self) -> CoperniqSandbox:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ----- faults ----------------------------------------------------------------------------------
+    def inject(
+        self,
+        path: str = "*",
+        method: str | None = None,
+        status: int | None = None,
+        latency: float = 0.0,
+        timeout: bool | float = False,
+        times: int | None = None,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> Fault:
+        """Inject a fault for requests whose path (relative to /v1) matches the glob.
+
+        `timeout=True` holds the request DEFAULT_TIMEOUT_HOLD seconds (a number sets the hold) and then drops
+        the connection without answering; `times=None` applies until clear_faults().
+        """
+        hold = None
+        if timeout is not False and timeout is not None:
+            hold = DEFAULT_TIMEOUT_HOLD if timeout is True else float(timeout)
+        return self.faults.add(
+            Fault(
+                path=path,
+                method=method,
+                status=status,
+                latency=latency,
+                timeout=hold,
+                times=times,
+                retry_after=retry_after,
+                body=body,
+            )
+        )
+
+    def clear_faults(self) -> None:
+        """Remove every injected fault."""
+        self.faults.clear()
+
+    # ----- observation -----------------------------------------------------------------------------
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of the requests received so far."""
+        with self._rec_lock:
+            return list(self._requests)
+
+    def reset_requests(self) -> None:
+        """Forget recorded requests."""
+        with self._rec_lock:
+            self._requests.clear()
+
+    @property
+    def conformance_errors(self) -> list[str]:
+        """Spec violations seen so far (requests and responses), when validate=True."""
+        with self._rec_lock:
+            return list(self._errors)
+
+    def clear_conformance_errors(self) -> None:
+        """Forget recorded spec violations (after a test sent a deliberately wrong request)."""
+        with self._rec_lock:
+            self._errors.clear()
+
+    def budget_remaining(self) -> int:
+        """Requests left in the rolling 24-hour budget."""
+        return self.budget.remaining()
+
+    def consume_budget(self, n: int) -> None:
+        """Count n requests against the budget without sending them."""
+        self.budget.add(n)
+
+    # ----- direct data access (tests) --------------------------------------------------------------
+    @staticmethod
+    def _coll(collection: str) -> str:
+        return ALIASES.get(collection, collection)
+
+    def get(self, collection: str, rec_id: int) -> dict[str, Any] | None:
+        """A record as GET on it would answer (detail view), or None."""
+        coll = self._coll(collection)
+        rec = self.db.get(coll, int(rec_id))
+        return (
+            self.api.render(coll, rec, detail=True, query={"include_contacts": "true"})
+            if rec
+            else None
+        )
+
+    def raw(self, collection: str, rec_id: int) -> dict[str, Any] | None:
+        """A record as stored, internal `_` keys included."""
+        return self.db.get(self._coll(collection), int(rec_id))
+
+    def all(self, collection: str) -> list[dict[str, Any]]:
+        """Every record of a collection, rendered, ordered by id."""
+        coll = self._coll(collection)
+        return [
+            self.api.render(coll, r, detail=True, query={"include_contacts": "true"})
+            for r in self.db.all(coll)
+        ]
+
+    def find(self, collection: str, **match: Any) -> list[dict[str, Any]]:
+        """Rendered records whose fields equal the given values (`phase__slaStatus="VIOLATED"` for nesting)."""
+        out = []
+        for rec in self.all(collection):
+            ok = True
+            for key, want in match.items():
+                cur: Any = rec
+                for part in key.split("__"):
+                    cur = cur.get(part) if isinstance(cur, dict) else None
+                if cur != want:
+                    ok = False
+                    break
+            if ok:
+                out.append(rec)
+        return out
+
+    def put(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Insert or replace a record directly (no id: a new one is assigned); returns it rendered."""
+        coll = self._coll(collection)
+        rec = copy.deepcopy(record)
+        with self.api._lock:
+            if "id" not in rec:
+                rec["id"] = max(self.db.max_id(coll) + 1, 1)
+            old = self.db.get(coll, int(rec["id"])) or {}
+            for key, value in old.items():
+                if key.startswith("_") and key not in rec:
+                    rec[key] = value
+            now = self.api.now_iso()
+            rec.setdefault("createdAt", old.get("createdAt", now))
+            rec.setdefault("updatedAt", now)
+            self._link_parent(coll, rec)
+            if coll == "projects":
+                cur = rec.get("phase") or rec.get("stage")
+                if isinstance(cur, dict) and cur.get("timeInStageDays") is not None:
+                    start = self.api.today() - timedelta(days=int(cur["timeInStageDays"]))
+                    rec["_phaseStartedAt"] = start.isoformat()
+                for key in ("phase", "stage"):
+                    if isinstance(rec.get(key), dict):
+                        rec[key].pop("timeInStageDays", None)
+                        rec[key].pop("slaStatus", None)
+                if "phaseInstances" in rec:
+                    rec["_phaseInstances"] = rec.pop("phaseInstances")
+            self.db.put(coll, rec)
+        return self.get(coll, rec["id"]) or rec
+
+    @staticmethod
+    def _link_parent(coll: str, rec: dict[str, Any]) -> None:
+        if "_parentType" in rec:
+            return
+        if coll in ("forms", "line_items") and rec.get("projectId"):
+            rec["_parentType"], rec["_parentId"] = "project", int(rec["projectId"])
+        elif coll == "invoices" and isinstance(rec.get("record"), dict):
+            rec["_parentType"], rec["_parentId"] = "project", int(rec["record"]["id"])
+            if isinstance(rec.get("account"), dict):
+                rec["_accountId"] = rec["account"]["id"]
+        elif coll == "work_orders" and isinstance(rec.get("project"), dict):
+            rec["_parentType"], rec["_parentId"] = "project", int(rec["project"]["id"])
+
+    def update(self, collection: str, rec_id: int, **fields: Any) -> dict[str, Any]:
+        """Change fields of a stored record and bump updatedAt, like an edit in Coperniq would."""
+        coll = self._coll(collection)
+        with self.api._lock:
+            rec = self.db.get(coll, int(rec_id))
+            if rec is None:
+                raise KeyError(f"{collection} {rec_id} not found")
+            rec.update(copy.deepcopy(fields))
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put(coll, rec)
+        return self.get(coll, rec_id) or rec
+
+    def delete(self, collection: str, rec_id: int) -> bool:
+        """Remove a record directly."""
+        return self.db.delete(self._coll(collection), int(rec_id))
+
+    def set_phase(
+        self,
+        project_id: int,
+        *,
+        template_id: int | None = None,
+        name: str | None = None,
+        time_in_stage_days: int | None = None,
+    ) -> dict[str, Any]:
+        """Move a project to a phase of its workflow (by template id or name) and/or set its days in phase."""
+        with self.api._lock:
+            rec = self.db.get("projects", int(project_id))
+            if rec is None:
+                raise KeyError(f"project {project_id} not found")
+            wid = rec.get("workflowId")
+            phases = seeddata.WORKFLOWS.get(int(wid), ("", [], False, []))[3] if wid else []
+            key = "stage" if "stage" in rec else "phase"
+            cur = rec.get(key) or {}
+            target_id = cur.get("templateId", cur.get("id"))
+            if template_id is not None or name is not None:
+                match = [
+                    p for p in phases if p[0] == template_id or (name is not None and p[1] == name)
+                ]
+                if not match:
+                    raise KeyError(f"no phase {template_id or name!r} in workflow {wid}")
+                target_id = match[0][0]
+                idx = [p[0] for p in phases].index(target_id)
+                ph = phases[idx]
+                now = self.api.now_iso()
+                instances = rec.get("_phaseInstances", [])
+                for k, inst in enumerate(instances):
+                    if k < idx:
+                        inst["status"] = "COMPLETED"
+                        inst["completedAt"] = inst.get("completedAt") or now
+                        inst["startedAt"] = inst.get("startedAt") or now
+                    elif k == idx:
+                        inst["status"] = "IN_PROGRESS"
+                        inst["startedAt"] = now
+                        inst["completedAt"] = None
+                    else:
+                        inst["status"] = "NOT_STARTED"
+                        inst["startedAt"] = inst["completedAt"] = None
+                if key == "stage":
+                    rec["stage"] = {
+                        "id": ph[0],
+                        "name": ph[1],
+                        "type": ph[2],
+                        "scope": "PROJECT",
+                        "redSla": ph[4],
+                        "yellowSla": ph[3],
+                    }
+                else:
+                    inst_id = (
+                        instances[idx]["id"] if idx < len(instances) else cur.get("instanceId")
+                    )
+                    rec["phase"] = {
+                        "instanceId": inst_id,
+                        "templateId": ph[0],
+                        "name": ph[1],
+                        "status": "IN_PROGRESS",
+                        "type": ph[2],
+                        "redSla": ph[4],
+                        "yellowSla": ph[3],
+                    }
+                rec["_phaseStartedAt"] = self.api.today().isoformat()
+            if time_in_stage_days is not None:
+                rec["_phaseStartedAt"] = (
+                    self.api.today() - timedelta(days=time_in_stage_days)
+                ).isoformat()
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put("projects", rec)
+        return self.get("projects", project_id) or rec
+
+    def pay_invoice(self, invoice_id: int, amount: float | None = None) -> dict[str, Any]:
+        """Record a payment (the full balance when amount is None); status becomes PAID or PARTIALLY_PAID."""
+        with self.api._lock:
+            rec = self.db.get("invoices", int(invoice_id))
+            if rec is None:
+                raise KeyError(f"invoice {invoice_id} not found")
+            balance = round(rec["amount"] - rec["amountPaid"], 2)
+            pay = balance if amount is None else min(float(amount), balance)
+            rec["amountPaid"] = round(rec["amountPaid"] + pay, 2)
+            rec["status"] = "PAID" if rec["amountPaid"] >= rec["amount"] else "PARTIALLY_PAID"
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put("invoices", rec)
+        return self.get("invoices", invoice_id) or rec
+
+    def set_form_status(self, form_id: int, status: str) -> dict[str, Any]:
+        """Move a form to a status (COMPLETED sets isCompleted/completedAt) and bump updatedAt."""
+        if status not in seeddata.FORM_STATUSES:
+            raise ValueError(f"unknown form status {status!r}")
+        with self.api._lock:
+            rec = self.db.get("forms", int(form_id))
+            if rec is None:
+                raise KeyError(f"form {form_id} not found")
+            self.api._set_form_status(rec, status)
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put("forms", rec)
+        return self.get("forms", form_id) or rec
+
+    def complete_form(self, form_id: int) -> dict[str, Any]:
+        """Mark a form COMPLETED."""
+        return self.set_form_status(form_id, "COMPLETED")
+
+    def file_content(self, file_id: int) -> bytes | None:
+        """The bytes of an uploaded file (None for seeded/URL files)."""
+        return self.db.get_blob(int(file_id))
+
+    # ----- request handling ------------------------------------------------------------------------
+    def _record(self, rec: RecordedRequest, errors: list[str]) -> None:
+        with self._rec_lock:
+            self._requests.append(rec)
+            self._errors.extend(errors)
+
+    def _sleep(self, seconds: float) -> bool:
+        """Sleep unless the sandbox stops first; True when stopping."""
+        return self._stop.wait(seconds) if seconds > 0 else self._stop.is_set()
+
+    def _dispatch(self, h: _Handler) -> None:
+        split = urlsplit(h.path)
+        path = split.path
+        pairs = parse_qsl(split.query, keep_blank_values=True)
+        query_multi: dict[str, list[str]] = {}
+        for k, v in pairs:
+            query_multi.setdefault(k, []).append(v)
+        query = {k: v[-1] for k, v in query_multi.items()}
+        recorded_query: dict[str, Any] = {
+            k: (v[0] if len(v) == 1 else v) for k, v in query_multi.items()
+        }
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        method = h.command.upper()
+        length = int(headers.get("content-length") or 0)
+        if length > MAX_BODY:
+            h.close_connection = True
+            self._send(
+                h,
+                ApiResponse(
+                    413, {"message": "Request body larger than 10 MB", "code": "PAYLOAD_TOO_LARGE"}
+                ),
+                rate=False,
+            )
+            return
+        raw = h.rfile.read(length) if length else b""
+        content_type = headers.get("content-type", "")
+
+        if path.startswith("/_sandbox/files/"):
+            try:
+                resp = self.api.download(int(path.rsplit("/", 1)[-1]))
+            except ValueError:
+                resp = ApiResponse(404, {"message": "File not found", "code": "NOT_FOUND"})
+            self._record(
+                RecordedRequest(method, path, recorded_query, headers, None, resp.status), []
+            )
+            self._send(h, resp, rate=False)
+            return
+        if path != "/v1" and not path.startswith("/v1/"):
+            resp = ApiResponse(404, {"message": f"Cannot {method} {path}", "code": "NOT_FOUND"})
+            self._record(RecordedRequest(method, path, recorded_query, headers, None, 404), [])
+            self._send(h, resp, rate=False)
+            return
+        rel = path[3:] or "/"
+        if len(rel) > 1 and rel.endswith("/"):
+            rel = rel.rstrip("/")
+        body_value: Any = None
+        json_body: Any = None
+        bad_json = False
+        if raw:
+            if "json" in content_type:
+                try:
+                    json_body = body_value = json.loads(raw)
+                except ValueError:
+                    bad_json = True
+                    body_value = raw
+            elif content_type.startswith("multipart/"):
+                body_value = {"multipart": True, "size": len(raw)}
+            else:
+                body_value = raw
+
+        def check(
+            resp: ApiResponse | None, template: str | None, check_response: bool = True
+        ) -> list[str]:
+            if self._checker is None:
+                return []
+            return self._checker.check(
+                method=method,
+                path=path,
+                query=pairs,
+                headers=headers,
+                body=raw,
+                content_type=content_type,
+                response=resp if check_response else None,
+            )
+
+        if self._sleep(self.latency):
+            return self._drop(h)
+        fault = self.faults.take(method, rel)
+        if fault is not None:
+            if self._sleep(fault.latency):
+                return self._drop(h)
+            if fault.timeout is not None:
+                self._record(
+                    RecordedRequest(method, rel, recorded_query, headers, body_value, 0),
+                    check(None, None, check_response=False),
+                )
+                self._sleep(fault.timeout)
+                return self._drop(h)
+            if fault.status is not None:
+                body = (
+                    fault.body
+                    if fault.body is not None
+                    else {
+                        "message": ERROR_MESSAGES.get(fault.status, "Injected fault"),
+                        "code": ERROR_CODES.get(fault.status, "ERROR"),
+                    }
+                )
+                resp = ApiResponse(fault.status, body)
+                if fault.retry_after is not None:
+                    ra = fault.retry_after
+                    resp.headers["Retry-After"] = (
+                        str(int(ra)) if float(ra).is_integer() else str(ra)
+                    )
+                # Injected answers are deliberate: the request is still checked, the answer is not.
+                self._record(
+                    RecordedRequest(method, rel, recorded_query, headers, body_value, resp.status),
+                    check(resp, None, check_response=False),
+                )
+                self._send(h, resp, rate=True)
+                return None
+
+        key = headers.get("x-api-key")
+        if not key or not hmac.compare_digest(key.encode(), self._api_key.encode()):
+            resp = ApiResponse(
+                401, {"message": "Invalid or missing API key", "code": "UNAUTHORIZED"}
+            )
+            self._finish(
+                h, resp, method, rel, recorded_query, headers, body_value, check(resp, None)
+            )
+            return None
+        allowed, remaining = self.budget.consume()
+        if not allowed:
+            resp = ApiResponse(
+                429,
+                {
+                    "message": "Daily API request limit exceeded for this key",
+                    "code": "RATE_LIMIT_EXCEEDED",
+                },
+            )
+            self._finish(
+                h,
+                resp,
+                method,
+                rel,
+                recorded_query,
+                headers,
+                body_value,
+                check(resp, None),
+                remaining=0,
+            )
+            return None
+        if bad_json:
+            resp = ApiResponse(
+                400,
+                {
+                    "message": "Request body is not valid JSON",
+                    "code": "VALIDATION_ERROR",
+                    "field": "body",
+                },
+            )
+            self._finish(
+                h,
+                resp,
+                method,
+                rel,
+                recorded_query,
+                headers,
+                body_value,
+                check(resp, None),
+                remaining=remaining,
+            )
+            return None
+        req = ApiRequest(
+            method=method,
+            path=rel,
+            query=query,
+            headers=headers,
+            raw_body=raw,
+            content_type=content_type,
+            json=json_body,
+        )
+        try:
+            resp, template = self.api.handle(req)
+        except ApiError as exc:  # pragma: no cover - handle() converts these already
+            resp, template = ApiResponse(exc.status, exc.body()), None
+        except Exception:
+            log.exception("sandbox handler failed for %s %s", method, rel)
+            resp, template = (
+                ApiResponse(
+                    500, {"message": "Internal server error", "code": "INTERNAL_SERVER_ERROR"}
+                ),
+                None,
+            )
+        self._finish(
+            h,
+            resp,
+            method,
+            rel,
+            recorded_query,
+            headers,
+            body_value,
+            check(resp, template),
+            remaining=remaining,
+        )
+        return None
+
+    def _finish(
+        self,
+        h: _Handler,
+        resp: ApiResponse,
+        method: str,
+        rel: str,
+        query: dict[str, Any],
+        headers: dict[str, str],
+        body: Any,
+        errors: list[str],
+        remaining: int | None = None,
+    ) -> None:
+        self._record(RecordedRequest(method, rel, query, headers, body, resp.status), errors)
+        self._send(h, resp, rate=True, remaining=remaining)
+
+    def _drop(self, h: _Handler) -> None:
+        h.close_connection = True
+        try:
+            h.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(
+        self, h: _Handler, resp: ApiResponse, *, rate: bool, remaining: int | None = None
+    ) -> None:
+        if resp.raw is not None:
+            payload, ctype = resp.raw, resp.content_type
+        elif resp.body is None:
+            payload, ctype = b"", None
+        else:
+            payload, ctype = json.dumps(resp.body).encode(), "application/json; charset=utf-8"
+        try:
+            h.send_response(resp.status)
+            if ctype:
+                h.send_header("Content-Type", ctype)
+            h.send_header("Content-Length", str(len(payload)))
+            if rate:
+                h.send_header("X-RateLimit-Limit", str(self.budget.limit))
+                h.send_header(
+                    "X-RateLimit-Remaining",
+                    str(self.budget.remaining() if remaining is None else remaining),
+                )
+            for k, v in resp.headers.items():
+                h.send_header(k, v)
+            if h.close_connection:
+                h.send_header("Connection", "close")
+            h.end_headers()
+            if h.command != "HEAD":
+                h.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            h.close_connection = True
+
+
+__all__ = ["CoperniqSandbox", "RecordedRequest", "ApiError"]
