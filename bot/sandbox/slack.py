@@ -59,6 +59,7 @@ class SlackCall:
     at: float
     ok: bool = True
     error: str | None = None
+    response: dict[str, Any] | None = None
 
 
 @dataclass
@@ -349,9 +350,16 @@ class FakeSlack:
 
     # ---------------------------------------------------------------- request handling
 
-    def _record(self, method: str, args: dict[str, Any], ok: bool, error: str | None) -> None:
+    def _record(
+        self,
+        method: str,
+        args: dict[str, Any],
+        ok: bool,
+        error: str | None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
         with self._cond:
-            self._state.calls.append(SlackCall(method, args, time.monotonic(), ok, error))
+            self._state.calls.append(SlackCall(method, args, time.monotonic(), ok, error, response))
             self._cond.notify_all()
 
     def _take_fault(self, method: str) -> _Fault | None:
@@ -390,8 +398,9 @@ class FakeSlack:
             if exc.messages:
                 answer["response_metadata"] = {"messages": exc.messages}
             return 200, {}, answer
-        self._record(method, args, True, None)
-        return 200, {}, {"ok": True, **body}
+        answer = {"ok": True, **body}
+        self._record(method, args, True, None, answer)
+        return 200, {}, answer
 
     def _check_auth(self, method: str, token: str | None) -> None:
         if not token:
