@@ -32,6 +32,7 @@ from jobs.common import RunResult, mrkdwn_escape
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+    from jobs.slackpost import SlackPoster
 
 log = logging.getLogger(__name__)
 
@@ -390,6 +391,7 @@ def run(
     dry_run: bool = False,
     out: Callable[[str], None] = print,
     realert: timedelta | None = REALERT,
+    poster: SlackPoster | None = None,
     forms_ttl: timedelta = FORMS_TTL,
     refresh_per_run: int = REFRESH_PER_RUN,
 ) -> RunResult:
@@ -415,6 +417,7 @@ def run(
         dry_run=dry_run,
         out=out,
         realert=realert,
+        poster=poster,
     )
 
 

@@ -33,6 +33,7 @@ from jobs.common import RunResult, money, mrkdwn_escape
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+    from jobs.slackpost import SlackPoster
 
 log = logging.getLogger(__name__)
 
@@ -475,6 +476,7 @@ def run(
     dry_run: bool = False,
     out: Callable[[str], None] = print,
     realert: timedelta | None = REALERT,
+    poster: SlackPoster | None = None,
 ) -> RunResult:
     """Sync, select, post the digest once, record; update earlier messages whose items resolved."""
     from jobs import runner
@@ -491,6 +493,7 @@ def run(
         dry_run=dry_run,
         out=out,
         realert=realert,
+        poster=poster,
     )
 
 
