@@ -58,7 +58,7 @@ def fill(
             value = values[key]
         elif keep_initial:
             value = (
-                (el.get("initial_option") or {}).get("value")
+                el["initial_option"]
                 if "initial_option" in el
                 else (
                     [o["value"] for o in el.get("initial_options", [])]

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.ids import Action, Block
+from tests.modals.e2e import current, open_modal, posts_to, submit, writes
+from tests.modals.slackstate import check_message, check_options_response, fill
+from tests.slack.harness import CHANNEL, USER
+
+START = int(datetime(2026, 3, 2, 15, 0, tzinfo=UTC).timestamp())
+CALL = {
+    Block.CALL_FROM: "512-555-0177",
+    Block.CALL_START: START,
+    Block.CALL_DURATION: "12",
+    Block.CALL_REASON: "SERVICE",
+    Block.CALL_DISPOSITION: "VISIT_SCHEDULED",
+    Block.CALL_OUTCOME: "ANSWERED",
+    Block.CALL_NOTE: "Wants a visit Tuesday",
+    Block.CALL_RECORDING: "https://recordings.example.com/c/1.mp3",
+}
+
+
+def _project(slack):
+    return slack.sandbox.find("projects")[0]
+
+
+def _input(view, base):
+    return next(b for b in view["blocks"] if b.get("block_id", "").split("~")[0] == base)
+
+
+def test_call_opens_at_once_with_the_company_number_on_the_to_side(slack):
+    view = open_modal(slack, "call")
+    assert slack.fake_slack.calls_to("views.update") == []
+    assert slack.sandbox.requests == []  # nothing asked of Coperniq before the modal opened
+    assert _input(view, Block.CALL_TO)["element"]["initial_value"] == "(512) 555-0100"
+    assert "initial_value" not in _input(view, Block.CALL_FROM)["element"]
+
+
+def test_record_search_offers_projects_requests_and_clients(slack):
+    view = open_modal(slack, "call")
+    project = _project(slack)
+    reply = slack.block_suggestion(
+        Action.CALL_RECORD, project["title"][:6], block_id=Block.CALL_RECORD, view_id=view["id"]
+    )
+    payload = reply.json()
+    check_options_response(payload)
+    values = [o["value"] for g in payload["option_groups"] for o in g["options"]]
+    assert f"project:{project['id']}" in values
+    assert all(v.split(":")[0] in ("project", "opportunity", "account") for v in values)
+
+
+def test_switching_to_outbound_moves_the_company_number_to_from(slack):
+    view = open_modal(slack, "call")
+    state = fill(view, {Block.CALL_DIRECTION: "outbound", Block.CALL_FROM: "512-555-0177"})
+    option = state["state"]["values"][Block.CALL_DIRECTION][Action.CALL_DIRECTION][
+        "selected_option"
+    ]
+    slack.block_action(
+        Action.CALL_DIRECTION,
+        view_id=view["id"],
+        block_id=Block.CALL_DIRECTION,
+        values=state["state"]["values"],
+        action={"type": "radio_buttons", "selected_option": option},
+    )
+    slack.wait_for("views.update")
+    updated = current(slack, view["id"])
+    assert _input(updated, Block.CALL_FROM)["element"]["initial_value"] == "(512) 555-0100"
+    assert _input(updated, Block.CALL_TO)["element"]["initial_value"] == "512-555-0177"
+
+
+def test_call_with_a_project_number_prefills_and_logs_one_call(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    record = _input(view, Block.CALL_RECORD)["element"]["initial_option"]
+    assert record["value"] == f"project:{project['id']}"
+    answer = submit(slack, view, CALL)
+    assert answer["response_action"] == "update"
+    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    posts = writes(slack, "POST", f"/projects/{project['id']}/calls")
+    assert len(posts) == 1 and posts[0].status in (200, 201)
+    assert posts[0].body == {
+        "fromNumber": "+15125550177",
+        "toNumber": "+15125550100",
+        "isInbound": True,
+        "startTime": "2026-03-02T15:00:00Z",
+        "endTime": "2026-03-02T15:12:00Z",
+        "reason": "SERVICE",
+        "disposition": "VISIT_SCHEDULED",
+        "outcome": "ANSWERED",
+        "note": "Wants a visit Tuesday",
+        "recordingUrl": "https://recordings.example.com/c/1.mp3",
+    }
+    message = posts_to(slack, CHANNEL)[0]
+    check_message({"text": message["text"], "blocks": message["blocks"]})
+    assert f"#{project['number']}" in message["text"]
+    assert f"/project/{project['id']}" in str(message["blocks"])
+    assert "9:00 AM CST" in str(message["blocks"])  # shown in BOT_TIMEZONE
+    rows = list(
+        slack.store.db.query("select slack_user, action, record_type, record_id from audit_log")
+    )
+    assert rows == [
+        {
+            "slack_user": USER,
+            "action": "log_call",
+            "record_type": "project",
+            "record_id": str(project["id"]),
+        }
+    ]
+
+
+def test_the_find_button_opens_the_modal_on_that_request(slack):
+    opp = slack.sandbox.find("opportunities")[0]
+    slack.block_action(Action.OPEN_CALL_MODAL, value=f"opportunity:{opp['id']}")
+    slack.wait_for("views.update")
+    view = current(slack, slack.last_view_id())
+    assert _input(view, Block.CALL_RECORD)["element"]["initial_option"]["value"] == (
+        f"opportunity:{opp['id']}"
+    )
+    submit(slack, view, {**CALL, Block.CALL_DIRECTION: "inbound"})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    assert len(writes(slack, "POST", f"/opportunities/{opp['id']}/calls")) == 1
+
+
+def test_invalid_call_shows_every_error_and_sends_nothing(slack):
+    view = open_modal(slack, "call")
+    answer = submit(
+        slack,
+        view,
+        {
+            **CALL,
+            Block.CALL_FROM: "12",
+            Block.CALL_END: START - 60,
+            Block.CALL_RECORDING: "ftp://x/y.mp3",
+        },
+    )
+    assert answer["response_action"] == "errors"
+    errors = answer["errors"]
+    assert Block.CALL_RECORD in errors and Block.CALL_END in errors
+    assert Block.CALL_RECORDING in errors
+    assert any(k.startswith(Block.CALL_FROM) for k in errors)  # on the real (versioned) block id
+    assert set(errors) <= {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+    assert [r for r in slack.sandbox.requests if r.method == "POST"] == []
+
+
+def test_a_repeated_call_submission_logs_once(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    submit(slack, view, CALL)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    answer = submit(slack, view, CALL)
+    assert "already logged" in str(answer["view"]["blocks"])
+    assert len(writes(slack, "POST", f"/projects/{project['id']}/calls")) == 1
