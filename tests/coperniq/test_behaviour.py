@@ -283,7 +283,9 @@ def test_envelope_lists_end_on_has_more(
 ) -> None:
     pid = _new_project(client)
     made = [
-        client.invoices.create({"recordId": pid, "calculationMethod": "LINE_ITEMS"})["id"]
+        client.invoices.create(
+            {"recordId": pid, "calculationMethod": "PERCENTAGE", "percentage": 10}
+        )["id"]
         for _ in range(count)
     ]
     got = list(client.invoices.list_for_project(pid, page_size=5))

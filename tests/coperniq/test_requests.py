@@ -127,9 +127,9 @@ def test_create_update_delete(client: CoperniqClient, sb: Any, collection: str, 
 def test_aliases_use_the_spec_paths(client: CoperniqClient, sb: Any) -> None:
     assert client.requests is client.opportunities
     assert client.clients is client.accounts
-    list(client.requests.list(page_size=1))
+    next(client.requests.list(page_size=1))
     assert last(sb)[1] == "/opportunities"
-    list(client.clients.list(page_size=1))
+    next(client.clients.list(page_size=1))
     assert last(sb)[1] == "/accounts"
 
 
@@ -267,7 +267,12 @@ def test_invoices_every_verb(client: CoperniqClient, sb: Any) -> None:
     list(client.invoices.list_for_account(aid))
     assert to(sb, f"/accounts/{aid}/invoices")[0][2] == {"page": "1", "page_size": "100"}
 
-    body = {"recordId": pid, "calculationMethod": "LINE_ITEMS", "dueDate": "2026-12-01"}
+    body = {
+        "recordId": pid,
+        "calculationMethod": "PERCENTAGE",
+        "percentage": 25,
+        "dueDate": "2026-12-01T00:00:00Z",
+    }
     created = client.invoices.create(body)
     assert last(sb) == ("POST", "/invoices", {}, body)
     iid = created["id"]
@@ -338,7 +343,8 @@ CALL = {
     "startTime": "2026-03-02T15:00:00Z",
     "endTime": "2026-03-02T15:05:00Z",
     "reason": "SERVICE",
-    "disposition": "ANSWERED",
+    "disposition": "ISSUE_RESOLVED",
+    "outcome": "ANSWERED",
     "note": "Inverter fault",
 }
 
