@@ -182,7 +182,7 @@ def main(args: argparse.Namespace) -> int:
             port = args.port if getattr(args, "port", None) else settings.port
             # All interfaces: HTTP mode runs behind the platform's router or a reverse proxy.
             transport = make_wsgi_server(app, host="0.0.0.0", port=port).start()  # noqa: S104
-            log.info("Serving HTTP on port %s (POST %s, GET %s)", port, EVENTS_PATH, HEALTH_PATH)
+            log.info("Serving HTTP on port %s (POST %s)", transport.port, EVENTS_PATH)
         while not stop.wait(1.0):
             pass
         transport.close()
