@@ -1005,6 +1005,13 @@ def generate(
                 "_accountId": acc["id"] if acc else None,
             }
         )
+    # Nothing seeded happens later than the start of `today`, so edits made "now" sort after seeds.
+    cutoff = iso(at(today) - timedelta(minutes=1))
+    for recs in out.values():
+        for rec in recs:
+            for key in ("createdAt", "updatedAt", "lastActivity"):
+                if isinstance(rec.get(key), str) and rec[key] > cutoff:
+                    rec[key] = cutoff
     return out
 
 

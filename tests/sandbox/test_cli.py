@@ -1,0 +1,58 @@
+"""`coperniq-bot sandbox coperniq` runs the sandbox alone until interrupted."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "sandbox.db"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bot",
+        "sandbox",
+        "coperniq",
+        "--port",
+        "0",
+        "--projects",
+        "8",
+        "--api-key",
+        "cli-key",
+        "--db",
+        str(db),
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        cmd,
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/v1)", first)
+        assert match, first
+        base = match.group(1)
+        r = httpx.get(f"{base}/projects", headers={"x-api-key": "cli-key"}, timeout=10)
+        assert r.status_code == 200 and len(r.json()) == 8
+        assert httpx.get(f"{base}/projects", timeout=10).status_code == 401
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert db.exists()
