@@ -45,3 +45,21 @@ def writes(slack: SlackHarness, method: str, path_prefix: str) -> list[Any]:
     return [
         r for r in slack.sandbox.requests if r.method == method and r.path.startswith(path_prefix)
     ]
+
+
+def resubmit(slack: SlackHarness, view: dict[str, Any], values: dict[str, Any]) -> Any:
+    """The same view_submission again, as Slack sends it when its first delivery timed out."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEST", "domain": "test"},
+        "user": {"id": "U0USER", "username": "u0user", "name": "u0user", "team_id": "T0TEST"},
+        "api_app_id": "A0FAKE",
+        "token": "legacy-verification-token",
+        "trigger_id": slack.fake_slack.new_trigger_id(view_id=view["id"]),
+        "view": fill(view, values),
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+    reply = slack.interactive(payload)
+    assert reply.status == 200
+    return reply.json()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.ids import Action, Block
-from tests.modals.e2e import current, open_modal, posts_to, submit, writes
+from tests.modals.e2e import current, open_modal, posts_to, resubmit, submit, writes
 from tests.modals.slackstate import check_message, check_options_response, fill
 from tests.slack.harness import CHANNEL, USER
 
@@ -147,6 +147,6 @@ def test_a_repeated_call_submission_logs_once(slack):
     view = open_modal(slack, f"call {project['number']}", updates=1)
     submit(slack, view, CALL)
     slack.wait_until(lambda: posts_to(slack, CHANNEL))
-    answer = submit(slack, view, CALL)
+    answer = resubmit(slack, view, CALL)
     assert "already logged" in str(answer["view"]["blocks"])
     assert len(writes(slack, "POST", f"/projects/{project['id']}/calls")) == 1

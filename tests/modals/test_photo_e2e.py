@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+from bot.blocks.photo import MAX_UPLOAD_BYTES
+from bot.ids import Action, Block, Callback
+from tests.modals.e2e import current, open_modal, posts_to, resubmit, submit, writes
+from tests.modals.slackstate import check_message, check_options_response, fill
+from tests.slack.harness import CHANNEL, USER
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 2000
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1500
+DM = "D0USERDM"
+
+
+def _open_form(slack):
+    """A project with an open form that has a FILE field: (project, form, file field)."""
+    sb = slack.sandbox
+    for form in sb.find("forms"):
+        if form["status"] in ("COMPLETED", "CANCELLED"):
+            continue
+        detail = sb.get("forms", form["id"])
+        for group in detail["formLayouts"]:
+            for field in group["properties"]:
+                if field["type"] == "FILE":
+                    return sb.get("projects", form["projectId"]), form, field
+    raise AssertionError("the sandbox has no open form with a FILE field")
+
+
+def _input(view, base):
+    return next((b for b in view["blocks"] if b.get("block_id", "").split("~")[0] == base), None)
+
+
+def _choose(slack, view, project, form):
+    """Pick the project (suggestion, then select), then the form, as a person would."""
+    reply = slack.block_suggestion(
+        Action.PHOTO_PROJECT,
+        str(project["number"]),
+        block_id=Block.PHOTO_PROJECT,
+        view_id=view["id"],
+    )
+    payload = reply.json()
+    check_options_response(payload)
+    option = next(o for o in payload["options"] if o["value"] == f"project:{project['id']}")
+    updates = len(slack.fake_slack.calls_to("views.update"))
+    state = fill(view, {Block.PHOTO_PROJECT: option})["state"]["values"]
+    slack.block_action(
+        Action.PHOTO_PROJECT,
+        view_id=view["id"],
+        block_id=Block.PHOTO_PROJECT,
+        values=state,
+        action={"type": "external_select", "selected_option": option},
+    )
+    slack.wait_for("views.update", updates + 2)  # loading, then the forms
+    view = current(slack, view["id"])
+    form_block = _input(view, Block.PHOTO_FORM)
+    offered = [int(o["value"]) for o in form_block["element"]["options"]]
+    assert form["id"] in offered
+    open_ids = {
+        f["id"]
+        for f in slack.sandbox.find("forms", projectId=project["id"])
+        if f["status"] not in ("COMPLETED", "CANCELLED")
+    }
+    assert set(offered) == open_ids
+    state = fill(view, {Block.PHOTO_FORM: str(form["id"])})["state"]["values"]
+    option = state[form_block["block_id"]][Action.PHOTO_FORM]["selected_option"]
+    slack.block_action(
+        Action.PHOTO_FORM,
+        view_id=view["id"],
+        block_id=form_block["block_id"],
+        values=state,
+        action={"type": "static_select", "selected_option": option},
+    )
+    slack.wait_for("views.update", updates + 3)
+    return current(slack, view["id"])
+
+
+def _attaches(slack, form_id):
+    return writes(slack, "POST", f"/forms/{form_id}/fields/file-from-url")
+
+
+def test_photos_go_to_the_chosen_form_field_once_each(slack):
+    project, form, field = _open_form(slack)
+    view = open_modal(slack, "photo")
+    assert slack.sandbox.requests == []
+    view = _choose(slack, view, project, form)
+    assert _input(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
+        f"project:{project['id']}"
+    )
+    files = [
+        slack.fake_slack.add_file(JPEG, "roof1.jpg"),
+        slack.fake_slack.add_file(PNG, "roof2.png", mimetype="image/png"),
+    ]
+    answer = submit(
+        slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files}
+    )
+    assert answer["response_action"] == "update"
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    uploads = writes(slack, "POST", f"/projects/{project['id']}/files/upload")
+    assert [u.status for u in uploads] == [200, 200]
+    attaches = _attaches(slack, form["id"])
+    assert [a.status for a in attaches] == [200, 200]
+    assert attaches[0].body["columnId"] == field["columnId"]
+    assert attaches[0].body["action"] == "add" and attaches[0].body["projectId"] == project["id"]
+    assert attaches[0].body["name"] == "roof1.jpg"
+    assert attaches[0].body["url"].startswith("http")
+    values = [
+        f
+        for g in slack.sandbox.get("forms", form["id"])["formLayouts"]
+        for f in g["properties"]
+        if f["columnId"] == field["columnId"]
+    ][0]["value"]
+    assert [v["name"] for v in values][-2:] == ["roof1.jpg", "roof2.png"]
+    message = posts_to(slack, CHANNEL)[0]
+    check_message({"text": message["text"], "blocks": message["blocks"]})
+    assert "2 photos attached" in message["text"] and form["name"] in message["text"]
+    assert field["name"] in message["text"]
+    rows = list(slack.store.db.query("select action, record_id from audit_log"))
+    assert rows == [{"action": "attach_photo", "record_id": str(project["id"])}] * 2
+    # The same submission again (Slack's retry) attaches nothing twice.
+    resubmit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files})
+    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=10)
+    assert len(_attaches(slack, form["id"])) == 2
+    assert "already there" in str(posts_to(slack, CHANNEL)[1]["blocks"])
+
+
+def test_an_oversize_photo_is_refused_inline_naming_the_limit(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    big = slack.fake_slack.add_file(JPEG + b"\x00" * MAX_UPLOAD_BYTES, "huge.jpg")
+    answer = submit(
+        slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [big]}
+    )
+    assert answer["response_action"] == "errors"
+    assert "6 MB" in answer["errors"][Block.PHOTO_FILES]
+    assert "huge.jpg" in answer["errors"][Block.PHOTO_FILES]
+    assert writes(slack, "POST", "/projects") == [] and _attaches(slack, form["id"]) == []
+
+
+def test_missing_choices_are_errors_on_blocks_the_modal_shows(slack):
+    view = open_modal(slack, "photo")
+    answer = submit(slack, view, {})
+    assert answer["response_action"] == "errors"
+    shown = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+    assert set(answer["errors"]) <= shown and Block.PHOTO_PROJECT in answer["errors"]
+
+
+def test_a_login_page_download_fails_that_photo_only_and_says_why(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    good = slack.fake_slack.add_file(JPEG, "ok.jpg")
+    locked = slack.fake_slack.add_file(JPEG, "locked.jpg", login_page=True)
+    submit(
+        slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [good, locked]}
+    )
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    message = posts_to(slack, CHANNEL)[0]
+    assert "1 photo attached" in message["text"]
+    assert "locked.jpg" in message["text"] and "sign-in page" in message["text"]
+    assert len(_attaches(slack, form["id"])) == 1
+    assert len(writes(slack, "POST", f"/projects/{project['id']}/files/upload")) == 1
+
+
+def test_a_coperniq_failure_on_one_photo_is_named(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    files = [slack.fake_slack.add_file(JPEG, "a.jpg"), slack.fake_slack.add_file(JPEG, "b.jpg")]
+    slack.sandbox.inject(
+        path=f"/forms/{form['id']}/fields/file-from-url",
+        method="POST",
+        status=400,
+        times=1,
+        body={"message": "bad", "code": "VALIDATION_ERROR", "field": "url"},
+    )
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    text = posts_to(slack, CHANNEL)[0]["text"]
+    assert "1 photo attached" in text and "1 failed" in text and "a.jpg" in text
+
+
+def test_message_shortcut_opens_the_modal_with_the_message_photos(slack):
+    project, form, field = _open_form(slack)
+    photo = slack.fake_slack.add_file(JPEG, "site.jpg")
+    doc = slack.fake_slack.add_file(b"%PDF-1.4", "spec.pdf", mimetype="application/pdf")
+    slack.message_action(
+        Callback.ATTACH_SHORTCUT, {"ts": "1700000000.000100", "text": "roof", "files": [photo, doc]}
+    )
+    slack.wait_for("views.open")
+    view = current(slack, slack.last_view_id())
+    assert "site.jpg" in str(view["blocks"]) and "spec.pdf" not in str(view["blocks"])
+    assert _input(view, Block.PHOTO_FILES)["optional"] is True
+    view = _choose(slack, view, project, form)
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: []})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    message = posts_to(slack, CHANNEL)[0]
+    assert message["thread_ts"] == "1700000000.000100"  # answered under the photos
+    assert "1 photo attached" in message["text"]
+    assert _attaches(slack, form["id"])[0].body["name"] == "site.jpg"
+
+
+def test_message_shortcut_on_a_message_without_photos_says_so(slack):
+    slack.message_action(Callback.ATTACH_SHORTCUT, {"ts": "1700000000.000300", "text": "hi"})
+    opened = slack.wait_for("views.open")[-1]["view"]
+    assert "no photos" in str(opened["blocks"])
+
+
+def test_photos_in_a_dm_get_one_answer_with_a_button_that_opens_the_modal(slack):
+    photo = slack.fake_slack.add_file(JPEG, "panel.jpg")
+    event = {
+        "type": "message",
+        "subtype": "file_share",
+        "channel_type": "im",
+        "channel": DM,
+        "user": USER,
+        "text": "",
+        "ts": "1700000000.000500",
+        "files": [photo],
+    }
+    assert slack.event(event, event_id="EvPHOTO1").status == 200
+    assert slack.event(event, event_id="EvPHOTO1", retry_num=1).status == 200
+    slack.wait_until(lambda: posts_to(slack, DM))
+    slack.wait_until(
+        lambda: list(
+            slack.store.db.query(
+                "select 1 from slack_events where event_id = 'EvPHOTO1' and status = 'done'"
+            )
+        )
+    )
+    posts = posts_to(slack, DM)
+    assert len(posts) == 1
+    check_message({"text": posts[0]["text"], "blocks": posts[0]["blocks"]})
+    button = posts[0]["blocks"][1]["elements"][0]
+    assert button["action_id"] == Action.ATTACH_DM_FILES
+    slack.block_action(Action.ATTACH_DM_FILES, value=button["value"], channel=DM)
+    slack.wait_for("views.open")
+    view = current(slack, slack.last_view_id())
+    assert "panel.jpg" in str(view["blocks"])
+    project, form, field = _open_form(slack)
+    view = _choose(slack, view, project, form)
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"])})
+    slack.wait_until(lambda: len(posts_to(slack, DM)) == 2, timeout=10)
+    assert "1 photo attached" in posts_to(slack, DM)[1]["text"]
+
+
+def test_a_photo_command_with_a_project_number_shows_its_forms(slack):
+    project, form, _ = _open_form(slack)
+    view = open_modal(slack, f"photo {project['number']}", updates=1)
+    assert _input(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
+        f"project:{project['id']}"
+    )
+    assert str(form["id"]) in [
+        o["value"] for o in _input(view, Block.PHOTO_FORM)["element"]["options"]
+    ]
