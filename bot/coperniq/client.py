@@ -31,6 +31,7 @@ logger = logging.getLogger("bot.coperniq")
 USER_AGENT = f"coperniq-slack-bot/0.1 httpx/{httpx.__version__}"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DIGITS = re.compile(r"[0-9]{1,19}")
+_QUERY = re.compile(r"\?[^\s\"'>]*")
 
 
 # --- ids ------------------------------------------------------------------------------------
@@ -79,13 +80,14 @@ class _Redactor(logging.Filter):
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
-            return True
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not hide the record
             message = str(record.msg)
         clean = self.redact(message)
+        if record.name.startswith(("httpx", "httpcore")):
+            # httpx logs whole URLs at INFO; search filters (emails, phones) sit in the query.
+            clean = _QUERY.sub("?…", clean)
         if clean != message:
             record.msg = clean
             record.args = None

@@ -220,6 +220,42 @@ def test_a_write_that_timed_out_is_not_repeated(
     c.close()
 
 
+def test_a_dropped_connection_on_a_write_is_outcome_unknown(
+    client: CoperniqClient, sb: Any, sleeper: Sleeper
+) -> None:
+    pid = a_project(sb)
+    sb.inject(path="/projects/*/notes", method="POST", timeout=0.05, times=1)
+    with pytest.raises(ConnectionFailed) as info:
+        client.notes.create("project", pid, "hello")
+    assert info.value.outcome_unknown is True
+    assert "may or may not" in info.value.user_message
+    assert sleeper.calls == []
+    assert len(to(sb, f"/projects/{pid}/notes")) == 1
+
+
+def test_a_dropped_connection_on_a_read_is_retried(
+    client: CoperniqClient, sb: Any, sleeper: Sleeper
+) -> None:
+    sb.inject(path="/teams", timeout=0.05, times=1)
+    assert isinstance(client.teams.list(), list)
+    assert len(to(sb, "/teams")) == 2
+    assert len(sleeper.calls) == 1
+
+
+def test_total_retry_sleep_is_capped(client: CoperniqClient, sb: Any, sleeper: Sleeper) -> None:
+    # 25 s each is under the 30 s per-wait cap, but a fourth wait would pass 90 s in all.
+    sb.inject(
+        path="/teams",
+        status=429,
+        retry_after=25,
+        body={"message": "slow down", "code": "RATE_LIMIT_EXCEEDED"},
+    )
+    with pytest.raises(RateLimited):
+        client.background.teams.list()
+    assert sleeper.calls == [25.0, 25.0, 25.0]
+    assert len(to(sb, "/teams")) == 4
+
+
 def _closed_port() -> int:
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -390,3 +426,30 @@ def test_the_key_never_appears_in_logs_or_errors(
             assert SANDBOX_KEY not in text
     assert "***" in str(errors[0])
     assert SANDBOX_KEY not in repr(client) and SANDBOX_KEY not in repr(client.interactive)
+
+
+def test_calls_are_logged_without_query_or_body(
+    client: CoperniqClient, sb: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        list(client.projects.list(primaryEmail="maria.garcia@example.com", page_size=5))
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.coperniq"]
+    assert any("GET /projects -> 200" in line and " ms " in line for line in lines)
+    # Not from us, and not from httpx's own INFO line with the URL either.
+    assert "maria.garcia" not in caplog.text
+    assert any(r.name == "httpx" for r in caplog.records)
+
+
+def test_the_ledger_counts_calls_from_many_threads(client: CoperniqClient, store: Store) -> None:
+    import threading
+
+    def work() -> None:
+        for _ in range(5):
+            client.interactive.teams.list()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert client.budget.used() == 20

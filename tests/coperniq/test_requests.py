@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from bot.coperniq import CoperniqClient, CoperniqError, mention
+from bot.coperniq import CoperniqClient, mention
 from tests.conftest import SANDBOX_KEY
 from tests.coperniq.conftest import last, to
 
@@ -220,6 +219,7 @@ def test_files_upload_list_get_delete(
     assert headers["content-type"].startswith("multipart/form-data")
     assert uploaded["downloadUrl"]
     fid = uploaded["id"]
+    assert sb.file_content(fid) == content
 
     assert fid in [f["id"] for f in client.files.list(kind, rid)]
     assert last(sb)[:3] == ("GET", f"/{collection}/{rid}/files", {})
@@ -309,12 +309,12 @@ def test_forms_list_get_update_attach(client: CoperniqClient, sb: Any) -> None:
     client.forms.update(form["id"], patch)
     assert last(sb) == ("PATCH", f"/forms/{form['id']}", {}, patch)
 
-    col = file_fields[0]["columnId"] if file_fields else (props[0]["columnId"] if props else 1)
-    with contextlib.suppress(CoperniqError):
-        # A form without a FILE field answers 400; the request is what we test here.
-        client.forms.attach_file_from_url(
-            form["id"], col, "https://example.com/p.jpg", name="p.jpg", project_id=pid
-        )
+    assert file_fields, "seeded forms have a FILE field"
+    col = file_fields[0]["columnId"]
+    out = client.forms.attach_file_from_url(
+        form["id"], col, "https://example.com/p.jpg", name="p.jpg", project_id=pid
+    )
+    assert out["success"] is True
     assert last(sb) == (
         "POST",
         f"/forms/{form['id']}/fields/file-from-url",
