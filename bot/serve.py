@@ -80,6 +80,8 @@ class WsgiServer:
             backlog=LISTEN_BACKLOG,
             # Slack retries after 3 s anyway; drop idle keep-alive connections well before that.
             channel_timeout=30,
+            # How often the loop looks up from select(): bounds how long close() waits for it.
+            asyncore_loop_timeout=0.2,
             ident="coperniq-bot",
         )
         self.host = host

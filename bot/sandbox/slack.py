@@ -151,7 +151,13 @@ class FakeSlack:
         server.server_bind()
         server.server_activate()
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-slack", daemon=True)
+        self._thread = threading.Thread(
+            # A short poll interval makes stop() quick (tests start and stop many fakes).
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-slack",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
