@@ -8,6 +8,8 @@ The wrapper claims the delivery's `event_id` in the store before running the lis
 the outcome after: a retry of an event that is done or still in progress is skipped; a retry of
 one whose first delivery failed (the listener raised) runs again. Bolt acks events before the
 listener runs, so the claim must live here, around the listener, not in a middleware.
+A claim left "processing" by a process that died is taken over once it is STALE_AFTER old, so
+Slack's later retries (about 1 and 5 minutes after the first delivery) still get through.
 """
 
 from __future__ import annotations
@@ -15,13 +17,30 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.kwargs_injection.args import Args
 
-from bot.store import claim_event, finish_event
+from bot.store import claim_event, finish_event, iso
 
 log = logging.getLogger(__name__)
+
+# Longer than any listener runs; shorter than Slack's last retry (about 5 minutes after the first).
+STALE_AFTER = timedelta(minutes=4)
+
+
+def claim(db: Any, event_id: str, now: datetime | None = None) -> bool:
+    """Claim `event_id` to process: new, failed before, or abandoned by a process that died."""
+    now = now or datetime.now(UTC)
+    if claim_event(db, event_id, now):
+        return True
+    cur = db.execute(
+        "update slack_events set status = 'processing', received_at = ? "
+        "where event_id = ? and status = 'processing' and received_at < ?",
+        [iso(now), event_id, iso(now - STALE_AFTER)],
+    )
+    return bool(cur.rowcount)
 
 
 def _argument(args: Args, name: str) -> Any:
@@ -41,7 +60,7 @@ def once_per_event(listener: Callable[..., Any]) -> Callable[[Args], None]:
         if not event_id or store is None:
             listener(**kwargs)
             return
-        if not claim_event(store.db, event_id):
+        if not claim(store.db, event_id):
             retry = args.request.headers.get("x-slack-retry-num", ["?"])[0] if args.request else "?"
             log.info("Skipping event %s already handled (retry %s)", event_id, retry)
             return

@@ -75,3 +75,14 @@ def test_unhandled_dm_text_is_acked_quietly(bare_slack: SlackHarness) -> None:
         {"type": "message", "channel_type": "im", "channel": "D0USER", "user": USER, "text": "hi"}
     )
     assert reply.status == 200
+
+
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(store) -> None:
+    from datetime import UTC, datetime
+
+    from handlers.events.dedupe import STALE_AFTER, claim
+
+    start = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    assert claim(store.db, "Ev0DEAD", start)
+    assert not claim(store.db, "Ev0DEAD", start + STALE_AFTER / 2)  # still running
+    assert claim(store.db, "Ev0DEAD", start + STALE_AFTER * 1.5)  # its process died
