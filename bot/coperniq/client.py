@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("bot.coperniq")
 
 USER_AGENT = f"coperniq-slack-bot/0.1 httpx/{httpx.__version__}"
+PER_SECOND_LIMIT = 100  # Coperniq's documented burst limit per key
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _QUERY = re.compile(r"\?[^\s\"'>]*")
@@ -323,6 +324,11 @@ class Transport:
                 outcome_unknown=not is_read,
             ) from exc
         remaining = _int_header(response.headers.get("X-RateLimit-Remaining"))
+        limit = _int_header(response.headers.get("X-RateLimit-Limit"))
+        if limit is not None and limit <= PER_SECOND_LIMIT:
+            # The spec documents neither header; if they describe the 100/s window rather than
+            # the day, they say nothing about the daily budget and must not starve background work.
+            remaining = None
         self.budget.record(
             method=method,
             path=path,

@@ -387,8 +387,6 @@ def test_background_is_refused_past_the_reserve(
 
 def test_rate_limit_header_is_tracked(client: CoperniqClient, sb: Any, store: Store) -> None:
     client.teams.list()
-    header = {k.lower(): v for k, v in sb.requests[-1].headers.items()}
-    del header
     seen = store.db.execute("select rate_remaining from api_calls order by id desc").fetchone()[0]
     assert seen is not None, "the sandbox sends X-RateLimit-Remaining"
     assert client.budget.remaining() == min(client.budget.daily_budget - 1, seen)
@@ -453,3 +451,23 @@ def test_the_ledger_counts_calls_from_many_threads(client: CoperniqClient, store
     for t in threads:
         t.join(timeout=30)
     assert client.budget.used() == 20
+
+
+def test_a_per_second_rate_header_does_not_count_as_the_daily_budget(
+    sb: Any, store: Store, sleeper: Sleeper, clock: Clock
+) -> None:
+    # A server whose X-RateLimit-Limit is 100 describes the 100/s window, not the day: its
+    # Remaining must not make the bot think only ~99 calls are left today.
+    from bot.sandbox.coperniq import CoperniqSandbox
+
+    with CoperniqSandbox(api_key=SANDBOX_KEY, projects=3, daily_budget=100) as small:
+        c = CoperniqClient(SANDBOX_KEY, small.base_url, store=store, sleep=sleeper, clock=clock)
+        c.teams.list()
+        assert c.budget.remaining() == 4999
+        c.close()
+    # The shared sandbox (X-RateLimit-Limit 5000) is trusted, and lowers what is left.
+    c = CoperniqClient(SANDBOX_KEY, sb.base_url, store=store, sleep=sleeper, clock=clock)
+    sb.consume_budget(1000)
+    c.teams.list()
+    assert c.budget.remaining() <= 5000 - 1000 - 1
+    c.close()
