@@ -101,3 +101,20 @@ def test_find_builders_stay_within_slack_limits() -> None:
         build_find_too_short("/coperniq", "a"),
     ):
         assert_slack_limits(message)
+
+
+def test_find_buttons_open_the_modals_for_that_record(slack: SlackHarness) -> None:
+    project = slack.sandbox.all("projects")[0]
+    word = max(project["title"].split(), key=len)
+    message = _answer(slack, slack.command(f"find {word}"))
+    value = f"project:{project['id']}"
+    for action_id in (Action.OPEN_CALL_MODAL.value, Action.OPEN_PHOTO_MODAL.value):
+        count = len(slack.fake_slack.calls_to("views.open"))
+        button = next(
+            b for b in _buttons(message) if b["action_id"] == action_id and b["value"] == value
+        )
+        reply = slack.block_action(action_id, value=button["value"], block_id="find_actions")
+        assert reply.status == 200
+        slack.wait_for("views.open", count=count + 1)
+        view_id = slack.last_view_id()
+        slack.wait_until(lambda v=view_id: project["title"] in json.dumps(slack.fake_slack.view(v)))
