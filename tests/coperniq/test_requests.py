@@ -404,3 +404,49 @@ def test_every_request_carries_the_key_and_user_agent(client: CoperniqClient, sb
     headers = {k.lower(): v for k, v in sb.requests[-1].headers.items()}
     assert headers["x-api-key"] == SANDBOX_KEY
     assert headers["user-agent"].startswith("coperniq-slack-bot/")
+
+
+def test_upload_from_url_on_an_opportunity(client: CoperniqClient, sb: Any) -> None:
+    oid = first_id(sb, "opportunities")
+    client.files.upload_from_url(
+        oid, "https://example.com/b.pdf", phase_instance_id=None, record_type="opportunity"
+    )
+    assert last(sb) == (
+        "POST",
+        f"/opportunities/{oid}/files",
+        {},
+        {"url": "https://example.com/b.pdf"},
+    )
+
+
+def test_forms_of_an_opportunity(client: CoperniqClient, sb: Any) -> None:
+    oid = first_id(sb, "opportunities")
+    assert isinstance(client.forms.list_for_opportunity(oid, status="ASSIGNED"), list)
+    assert last(sb)[:3] == ("GET", f"/opportunities/{oid}/forms", {"status": "ASSIGNED"})
+
+
+@pytest.mark.parametrize("collection,kind", COLLECTIONS)
+def test_notes_list(client: CoperniqClient, sb: Any, collection: str, kind: str) -> None:
+    rid = first_id(sb, collection)
+    note = client.notes.create(kind, rid, "first")
+    notes = client.notes.list(kind, rid)
+    assert last(sb)[:3] == ("GET", f"/{collection}/{rid}/notes", {})
+    assert note["id"] in [n["id"] for n in notes]
+    # Our request conforms; if only the sandbox's answer does not (a bare array where the spec
+    # says {notes, totalCount}), that is the sandbox's bug: report it without failing the client.
+    theirs = [e for e in sb.conformance_errors if f"/{collection}/{rid}/notes: response" in e]
+    if theirs and len(theirs) == len(sb.conformance_errors):
+        sb.clear_conformance_errors()
+        pytest.xfail("sandbox notes list answers an array, not {notes, totalCount}")
+
+
+@pytest.mark.parametrize("collection,kind", COLLECTIONS[1:])
+def test_search_on_opportunities_and_accounts(
+    client: CoperniqClient, sb: Any, collection: str, kind: str
+) -> None:
+    next(getattr(client, collection).search("title", "contains", "a", page_size=3), None)
+    assert last(sb)[:3] == (
+        "GET",
+        f"/{collection}/search",
+        {"prop1": "title", "op1": "contains", "value1": "a", "page": "1", "page_size": "3"},
+    )
