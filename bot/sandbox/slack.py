@@ -304,6 +304,22 @@ class FakeSlack:
                     )
                 self._cond.wait(left)
 
+    def wait_call(self, predicate: Callable[[SlackCall], bool], timeout: float = 5.0) -> SlackCall:
+        """The first recorded call matching `predicate` (waits; TimeoutError after `timeout`)."""
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cond:
+            while True:
+                calls = self._state.calls
+                for call in calls[seen:]:
+                    if predicate(call):
+                        return call
+                seen = len(calls)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no matching Slack call in time")
+                self._cond.wait(left)
+
     def messages(self, channel: str) -> list[dict[str, Any]]:
         """Current messages in `channel` (chat.update edits in place), oldest first."""
         with self._lock:
