@@ -29,7 +29,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger("bot.coperniq")
 
 USER_AGENT = f"coperniq-slack-bot/0.1 httpx/{httpx.__version__}"
-PER_SECOND_LIMIT = 100  # Coperniq's documented burst limit per key
+# Coperniq's documented burst limit per key. The spec itself documents no X-RateLimit-* header
+# and lists a 429 answer on one operation only (create-work-order-note), although every
+# operation can be rate limited: 429 is handled everywhere.
+PER_SECOND_LIMIT = 100
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DIGITS = re.compile(r"[0-9]{1,19}")
 _QUERY = re.compile(r"\?[^\s\"'>]*")
@@ -52,6 +55,8 @@ def check_id(value: int | str, what: str = "id") -> str:
         # Never echo the value: it came from user input and may be anything.
         raise ValueError(f"{what} must be a whole number (digits only)")
     # Digits only already, but quote anyway so a future relaxation cannot open the path.
+    # (The spec types the same path parameter as string in some operations and integer in others,
+    # e.g. projectId on /projects/{projectId}/files/upload vs /projects/{projectId}/forms.)
     return quote(text, safe="")
 
 

@@ -165,6 +165,8 @@ class Records(Resource):
         page_size: int = MAX_PAGE_SIZE,
     ) -> Iterator[dict[str, Any]]:
         """Records matching one or two property filters (GET /{collection}/search), lazily."""
+        # Spec: the description's examples use `prop1=name` and mention an `exists` operator, but
+        # the op enum has no `exists`; we accept only the enum.
         _choice(op1, SEARCH_OPS, "op1")
         _choice(op2, SEARCH_OPS, "op2")
         _choice(logic, ("and", "or"), "logic")
@@ -219,6 +221,8 @@ class Records(Resource):
         allow_new_options: bool | None = None,
     ) -> dict[str, Any]:
         """Create a record (POST /{collection}); with match_by it is an idempotent upsert."""
+        # Spec: POST /projects types accountId and workflowId as strings while every response
+        # (and POST /opportunities' workflowId) has integers; we pass the caller's body unchanged.
         _choice(match_by, MATCH_BY, "match_by")
         _choice(match_found_strategy, MATCH_FOUND_STRATEGIES, "match_found_strategy")
         params = {
@@ -268,6 +272,8 @@ class WorkOrders(Resource):
         self, record_type: str, record_id: int | str, *, page_size: int = MAX_PAGE_SIZE
     ) -> list[dict[str, Any]]:
         """Work orders of one record (GET /{type}s/{id}/work-orders), every page."""
+        # Spec: only the project variant takes page/page_size/updated_*; the opportunity and
+        # account variants take no query at all, so they are fetched in one request.
         path = record_path(record_type, record_id) + "/work-orders"
         if record_collection(record_type) == "projects":
             # Only the project list is paged in the spec; opportunity and account lists are not.
