@@ -6,6 +6,7 @@ conformance allow-list (conformance.py) cites the spec locations.
 
 from __future__ import annotations
 
+import copy
 import email.parser
 import email.policy
 import fnmatch
@@ -513,14 +514,17 @@ class CoperniqAPI:
             for r in self.db.all(coll, descending=desc)
             if r.get("isActive", True) or self._bool_query(q, "include_archived")
         ]
-        rendered = [self.render(coll, r, detail=False, query=q) for r in recs]
+        # Computed fields (days in phase, SLA status, title fallback) need the rendered record; plain
+        # fields are matched on the stored one, which is much faster over thousands of records.
+        computed = any(c[0].split(".")[0] in ("phase", "stage", "title", "name") for c in conds)
         results = []
-        for r in rendered:
-            hits = [self._search_match(r, *c) for c in conds]
+        for r in recs:
+            view = self.render(coll, r, detail=False, query=q) if computed else r
+            hits = [self._search_match(view, *c) for c in conds]
             if all(hits) if logic == "and" else any(hits):
                 results.append(r)
         items, _ = self._slice(results, page, size)
-        return ApiResponse(200, items)
+        return ApiResponse(200, [self.render(coll, r, detail=False, query=q) for r in items])
 
     @staticmethod
     def _search_match(rec: dict[str, Any], prop: str, op: str, value: str) -> bool:
@@ -730,8 +734,9 @@ class CoperniqAPI:
             key = match_by or "title"
             want = body.get(key)
             if want is not None:
-                for existing in self.db.all(coll):
-                    if self._same(existing.get(key), want):
+                for shared in self.db.all(coll):
+                    if self._same(shared.get(key), want):
+                        existing = copy.deepcopy(shared)
                         strategy = strategy or "skip"
                         if strategy == "skip":
                             return ApiResponse(200, self.render(coll, existing, query=q))

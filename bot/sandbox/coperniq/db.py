@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +28,20 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 class RecordDB:
-    """JSON records in SQLite; in memory when no path is given. Internal keys start with `_`."""
+    """JSON records in SQLite (in memory when no path is given) with a parsed in-memory index.
+
+    SQLite is the store; reads are served from a per-collection dict of parsed records so that list pages
+    over thousands of records stay fast. Internal keys start with `_`.
+    """
 
     def __init__(self, path: str | Path | None = None) -> None:
         target = str(path) if path else ":memory:"
         # One connection shared by the server's threads, serialised by a lock: simple and fast enough
-        # for a local sandbox (reads are single indexed queries).
+        # for a local sandbox.
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        self._cache: dict[str, dict[int, dict[str, Any]]] = {}
+        self._ordered: dict[str, list[dict[str, Any]]] = {}
         with self._lock:
             self._conn.executescript(_SCHEMA)
 
@@ -49,7 +56,7 @@ class RecordDB:
             return self._conn.execute("SELECT 1 FROM records LIMIT 1").fetchone() is None
 
     def meta_get(self, key: str) -> str | None:
-        """A sandbox-level setting (seed parameters, id counters)."""
+        """A sandbox-level setting (id counters)."""
         with self._lock:
             row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
@@ -74,13 +81,27 @@ class RecordDB:
             json.dumps(rec, separators=(",", ":")),
         )
 
+    def _coll(self, collection: str) -> dict[int, dict[str, Any]]:
+        """The parsed records of a collection, loaded from SQLite on first use."""
+        cache = self._cache.get(collection)
+        if cache is None:
+            rows = self._conn.execute(
+                "SELECT id, data FROM records WHERE collection = ? ORDER BY id", (collection,)
+            ).fetchall()
+            cache = {int(r[0]): json.loads(r[1]) for r in rows}
+            self._cache[collection] = cache
+        return cache
+
+    def _touch(self, collection: str) -> None:
+        self._ordered.pop(collection, None)
+
     def put(self, collection: str, rec: dict[str, Any]) -> None:
-        """Insert or replace one record."""
+        """Insert or replace one record (the store keeps its own copy)."""
+        row = self._row(collection, rec)
         with self._lock:
-            self._conn.execute(
-                "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                self._row(collection, rec),
-            )
+            self._conn.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?)", row)
+            self._coll(collection)[int(rec["id"])] = json.loads(row[5])
+            self._touch(collection)
 
     def put_many(self, collection: str, recs: Iterable[dict[str, Any]]) -> None:
         """Insert or replace many records in one transaction."""
@@ -95,14 +116,16 @@ class RecordDB:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            cache = self._coll(collection)
+            for row in rows:
+                cache[row[1]] = json.loads(row[5])
+            self._touch(collection)
 
     def get(self, collection: str, rec_id: int) -> dict[str, Any] | None:
-        """One record or None."""
+        """A copy of one record, or None."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT data FROM records WHERE collection = ? AND id = ?", (collection, rec_id)
-            ).fetchone()
-        return json.loads(row[0]) if row else None
+            rec = self._coll(collection).get(int(rec_id))
+            return copy.deepcopy(rec) if rec is not None else None
 
     def delete(self, collection: str, rec_id: int) -> bool:
         """Remove a record; False when it did not exist."""
@@ -112,7 +135,17 @@ class RecordDB:
             )
             if collection == "files":
                 self._conn.execute("DELETE FROM blobs WHERE file_id = ?", (rec_id,))
+            self._coll(collection).pop(int(rec_id), None)
+            self._touch(collection)
         return cur.rowcount > 0
+
+    def _sorted(self, collection: str) -> list[dict[str, Any]]:
+        ordered = self._ordered.get(collection)
+        if ordered is None:
+            cache = self._coll(collection)
+            ordered = [cache[k] for k in sorted(cache)]
+            self._ordered[collection] = ordered
+        return ordered
 
     def all(
         self,
@@ -123,22 +156,20 @@ class RecordDB:
         updated_before: str | None = None,
         descending: bool = False,
     ) -> list[dict[str, Any]]:
-        """Every record of a collection (optionally under one parent), ordered by id."""
-        sql = "SELECT data FROM records WHERE collection = ?"
-        args: list[Any] = [collection]
-        if parent is not None:
-            sql += " AND parent_type = ? AND parent_id = ?"
-            args += [parent[0], parent[1]]
-        if updated_after:
-            sql += " AND updated_at > ?"
-            args.append(updated_after)
-        if updated_before:
-            sql += " AND updated_at < ?"
-            args.append(updated_before)
-        sql += " ORDER BY id DESC" if descending else " ORDER BY id"
+        """Records of a collection ordered by id (shared objects: read them, do not change them)."""
         with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
-        return [json.loads(r[0]) for r in rows]
+            recs = self._sorted(collection)
+        if parent is not None:
+            recs = [
+                r
+                for r in recs
+                if r.get("_parentType") == parent[0] and r.get("_parentId") == parent[1]
+            ]
+        if updated_after:
+            recs = [r for r in recs if (r.get("updatedAt") or "") > updated_after]
+        if updated_before:
+            recs = [r for r in recs if (r.get("updatedAt") or "") < updated_before]
+        return list(reversed(recs)) if descending else list(recs)
 
     def page(
         self,
@@ -151,48 +182,25 @@ class RecordDB:
         updated_before: str | None = None,
         descending: bool = False,
     ) -> tuple[list[dict[str, Any]], bool]:
-        """One page in SQL (for the big collections) and whether more rows follow it."""
-        sql = "SELECT data FROM records WHERE collection = ?"
-        args: list[Any] = [collection]
-        if parent is not None:
-            sql += " AND parent_type = ? AND parent_id = ?"
-            args += [parent[0], parent[1]]
-        if updated_after:
-            sql += " AND updated_at > ?"
-            args.append(updated_after)
-        if updated_before:
-            sql += " AND updated_at < ?"
-            args.append(updated_before)
-        sql += " ORDER BY id DESC" if descending else " ORDER BY id"
-        sql += " LIMIT ? OFFSET ?"
-        args += [limit + 1, offset]
-        with self._lock:
-            rows = self._conn.execute(sql, args).fetchall()
-        recs = [json.loads(r[0]) for r in rows[:limit]]
-        return recs, len(rows) > limit
+        """One page of all() and whether more records follow it."""
+        recs = self.all(
+            collection,
+            parent=parent,
+            updated_after=updated_after,
+            updated_before=updated_before,
+            descending=descending,
+        )
+        return recs[offset : offset + limit], len(recs) > offset + limit
 
     def count(self, collection: str) -> int:
         """How many records a collection holds."""
         with self._lock:
-            return self._conn.execute(
-                "SELECT COUNT(*) FROM records WHERE collection = ?", (collection,)
-            ).fetchone()[0]
+            return len(self._coll(collection))
 
     def max_id(self, collection: str) -> int:
         """The highest id in a collection (0 when empty)."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT MAX(id) FROM records WHERE collection = ?", (collection,)
-            ).fetchone()
-        return int(row[0] or 0)
-
-    def iter_ids(self, collection: str) -> Iterator[int]:
-        """Ids of a collection in order."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT id FROM records WHERE collection = ? ORDER BY id", (collection,)
-            ).fetchall()
-        return iter(r[0] for r in rows)
+            return max(self._coll(collection), default=0)
 
     def put_blob(self, file_id: int, content: bytes) -> None:
         """Store an uploaded file's bytes."""
