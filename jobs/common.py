@@ -1,4 +1,4 @@
-"""What the scheduled jobs share: run results, money, alert state, message models, the lease, links."""
+"""What the scheduled jobs share: run results, money, alert state, message models, lease, links."""
 
 from __future__ import annotations
 
@@ -45,12 +45,18 @@ class RunResult:
     def summary(self) -> str:
         """One line for logs and the CLI."""
         if not self.ran:
-            return f"{self.job}: skipped, another process holds the lease"
+            why = "; ".join(self.notes) or "another process holds the lease"
+            return f"{self.job}: did not run ({why})"
+        if self.dry_run:
+            return (
+                f"{self.job} (dry run): would post {self.posted} item(s), would mark "
+                f"{self.resolved} resolved; {self.skipped} already announced, "
+                f"{self.left_out} left out; Coperniq calls {self.coperniq_calls}"
+            )
         return (
             f"{self.job}: posted {self.posted} item(s) in {self.messages} message(s), "
             f"updated {self.updated}, resolved {self.resolved}, unchanged {self.skipped}, "
             f"left out {self.left_out}, failed {self.failed}, Coperniq calls {self.coperniq_calls}"
-            + (" (dry run)" if self.dry_run else "")
         )
 
 
@@ -72,7 +78,7 @@ def local_today(now: datetime, tz: ZoneInfo) -> date:
 
 
 def record_url(app_url: str, record_type: str, record_id: int | str) -> str:
-    """An "Open in Coperniq" link to a project, opportunity or account (bot.links knows the scheme)."""
+    """An "Open in Coperniq" link to a project, opportunity or account (scheme: bot.links)."""
     from bot.links import record_url as shared
 
     return shared(app_url, record_type, record_id)
@@ -91,7 +97,7 @@ def acquire_lease(
     ttl: timedelta = LEASE_TTL,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> str | None:
-    """Take the job's lease if free or expired; the holder id, or None when someone else holds it."""
+    """Take the job's lease if free or expired: the holder id, or None when another holds it."""
     holder = holder or f"{uuid.uuid4().hex[:12]}"
     now = clock()
     # One statement so two processes cannot both see the lease free: SQLite serialises writers.
@@ -162,7 +168,7 @@ def plan_alerts(
     rank: Mapping[str, int],
     can_resolve: Callable[[AlertRow], bool] = lambda row: True,
 ) -> Plan:
-    """Decide per item (key -> level now) whether to announce it, leave it, or resolve its open alert."""
+    """Decide per item (key -> level now): announce it, leave it, or resolve its open alert."""
     plan = Plan()
     for key, level in current.items():
         row = rows.get(key)
@@ -237,7 +243,7 @@ def load_model(db: Database, channel: str, ts: str) -> dict[str, Any] | None:
 
 
 def prune_models(db: Database, older_than: datetime) -> None:
-    """Forget message models no longer worth updating (their items are long resolved or re-announced)."""
+    """Forget message models too old to update (their items long resolved or re-announced)."""
     db.execute("delete from kv where key like 'alertmsg:%' and updated_at < ?", [iso(older_than)])
 
 

@@ -8,6 +8,7 @@ directory deleted at the end, and posts nothing anywhere.
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,21 @@ DEMO_KEY = "demo-sandbox-key"
 DEMO_APP_URL = "https://app.coperniq.io/388"
 
 
+SHOW_LINES = 25  # the demo shows the head of each message; `jobs run --dry-run` prints it all
+
+
+def _show(text: str) -> None:
+    lines = text.splitlines()
+    print("\n".join(lines[:SHOW_LINES]))
+    if len(lines) > SHOW_LINES:
+        print(f"  ... and {len(lines) - SHOW_LINES} more line(s)")
+
+
 def main(args: argparse.Namespace | None = None) -> int:
     """Run the demo; 0 when both jobs ran."""
+    if not getattr(args, "verbose", False):
+        # The per-run summaries are printed below; the jobs' INFO logs would repeat them.
+        logging.getLogger("jobs").setLevel(logging.WARNING)
     from bot.coperniq import CoperniqClient
     from bot.deps import build_deps
     from bot.sandbox.coperniq import CoperniqSandbox
@@ -47,9 +61,11 @@ def main(args: argparse.Namespace | None = None) -> int:
             now = datetime.now(UTC)
             print(f"Coperniq sandbox at {sandbox.base_url} (seeded, in this process); dry run.\n")
             print("=" * 78)
-            inv = overdue_invoices.run(deps, now, dry_run=True)
+            inv = overdue_invoices.run(deps, now, dry_run=True, out=_show)
+            print(inv.summary())
             print("=" * 78)
-            sla = form_sla.run(deps, now, dry_run=True)
+            sla = form_sla.run(deps, now, dry_run=True, out=_show)
+            print(sla.summary())
             print("=" * 78)
             # What the hourly SLA run costs once the form lists are cached.
             later = form_sla.run(deps, now + timedelta(hours=1), dry_run=True, out=lambda s: None)
@@ -67,8 +83,8 @@ def main(args: argparse.Namespace | None = None) -> int:
                 f"({client.budget.reserve} kept for people)"
             )
             print(
-                "\nNothing was posted. Set SLACK_BOT_TOKEN, COPERNIQ_API_KEY and the alert channels, "
-                "then `coperniq-bot jobs run NAME` posts for real."
+                "\nNothing was posted. Set SLACK_BOT_TOKEN, COPERNIQ_API_KEY and the alert "
+                "channels, then `coperniq-bot jobs run NAME` posts for real."
             )
         finally:
             client.close()

@@ -1,17 +1,18 @@
 """Forms past their workflow phase SLA (job id `form-sla`).
 
-What: forms that hold up a project stuck in its current workflow phase: the project is ACTIVE, its phase
-(Workflows 2.0 `phase`, or `stage` on older workflows) has an SLA, `timeInStageDays` is at or past
-`yellowSla` (yellow) or `redSla` (red), and the form belongs to that phase and is not COMPLETED or
-CANCELLED. A phase without an SLA never alerts.
+What: forms holding up a project stuck in its current workflow phase: the project is ACTIVE, its
+phase (Workflows 2.0 `phase`, or `stage` on older workflows) has an SLA, `timeInStageDays` is at
+or past `yellowSla` (yellow) or `redSla` (red), and the form belongs to that phase and is not
+COMPLETED or CANCELLED. A phase without an SLA never alerts.
 When: SLA_ALERT_CRON (default `0 8-17 * * 1-5`, hourly in business hours) in BOT_TIMEZONE.
-Where: SLA_ALERT_CHANNEL, one message per run (red first, then yellow); the job is off when it is unset.
+Where: SLA_ALERT_CHANNEL, one message per run (red first, then yellow); off when that is unset.
 Dedupe key: ("form-sla", "form:<form id>") in the alerts table, level yellow|red: announced once per
 level, again on escalation or after REALERT; when the form is completed or cancelled, or its project
 leaves the phase, the message part that announced it is re-rendered with the form marked resolved.
-Budget: projects are listed 100 a page (the API has no status filter: ACTIVE is kept client-side); only
-projects at or past yellow have their forms read, and a project's form list is reused from `form_cache`
-until its phase instance changes or FORMS_TTL passes (at most REFRESH_PER_RUN stale lists re-read a run).
+Budget: projects are listed 100 a page (the API has no status filter: ACTIVE is kept
+client-side); only projects at or past yellow have their forms read, and a project's form list is
+reused from `form_cache` until its phase instance changes or FORMS_TTL passes (at most
+REFRESH_PER_RUN stale lists are re-read per run).
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def form_in_phase(form: Mapping[str, Any], project: Mapping[str, Any]) -> bool:
 
     The spec gives a form `phaseId`/`phaseName` of the phase *template*; a Workflows 2.0 project's
     `phase.templateId` is that template's id (its `instanceId` is this project's stay in it), so the
-    ids are compared. A Workflows 1.0 `stage` has only `id`, which is what forms of that stage carry.
+    ids are compared. A Workflows 1.0 `stage` has only `id`, which forms of that stage carry.
     A form without a phase id is matched by phase name; a form with neither belongs to no phase and
     never alerts.
     """
@@ -162,8 +163,8 @@ def select(
 ) -> list[FormAlert]:
     """Forms past SLA among projects whose forms are known; red first, then longest in phase.
 
-    `timeInStageDays` is Coperniq's count as of the listing, so `now`/`tz` only matter to callers that
-    show the time; they are taken for symmetry with the other job's select.
+    `timeInStageDays` is Coperniq's count as of the listing, so `now`/`tz` only matter to
+    callers that show the time; they are taken for symmetry with the other job's select.
     """
     del now, tz
     out: list[FormAlert] = []
@@ -218,7 +219,7 @@ def build_models(
     notes: list[str] | None = None,
     main_items: int = MAIN_ITEMS,
 ) -> list[dict[str, Any]]:
-    """The run's message as models: main message (red first), thread replies for what does not fit."""
+    """The run's message as models: the main message (red first), then thread replies."""
     listed = [_item(a, app_url) for a in alerts if a.key in announce]
     local = now.astimezone(tz)
     main = {
@@ -267,7 +268,7 @@ def _line(item: Mapping[str, Any], resolved: bool, *, link: bool = True) -> str:
     project = f"#{item['project_number']} {mrkdwn_escape(item['project_title'])}"
     form = mrkdwn_escape(item["form_name"])
     if resolved:
-        return f"✅ ~{project} · {form}~ resolved (form completed or cancelled, or the project moved on)"
+        return f"✅ ~{project} · {form}~ resolved (form done or cancelled, or the project moved on)"
     url = f" · <{item['url']}|Open in Coperniq>" if link else ""
     return (
         f"{ICON[item['level']]} *{project}* · {mrkdwn_escape(item['phase'])}: {_sla_text(item)}\n"
@@ -316,7 +317,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             done = item["key"] in resolved
             block: dict[str, Any] = {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": _line(item, done, link=False)},
+                "text": {"type": "mrkdwn", "text": _line(item, done, link=False)[:2900]},
             }
             if not done:
                 block["accessory"] = {
@@ -343,7 +344,8 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
                         {
                             "type": "mrkdwn",
                             "text": (
-                                f"✅ Since this was posted, {len(resolved)} of the forms listed here were resolved."
+                                f"✅ Since this was posted, {len(resolved)} of the "
+                                f"forms listed here were resolved."
                             ),
                         }
                     ],
@@ -395,7 +397,7 @@ def run(
     forms_ttl: timedelta = FORMS_TTL,
     refresh_per_run: int = REFRESH_PER_RUN,
 ) -> RunResult:
-    """List projects, read forms where needed, post once, record; update messages of resolved forms."""
+    """List projects, read forms where needed, post once, record; update resolved messages."""
     from jobs import runner
 
     def collect(
@@ -547,7 +549,8 @@ def _collect(
             _budget_note(
                 budget.available_for_background(),
                 f"Forms of {len(left_out)} project(s) at or past SLA were not checked "
-                f"({reds} red, {len(left_out) - reds} yellow: {numbers}{more}); red ones were read first",
+                f"({reds} red, {len(left_out) - reds} yellow: {numbers}{more}); "
+                "red ones were read first",
             )
         )
         log.warning("%s: %s", JOB_ID, notes[-1])

@@ -1,15 +1,17 @@
 """Overdue invoices digest (job id `overdue-invoices`).
 
-What: a digest of invoices that are overdue (status SENT, PARTIALLY_PAID or OVERDUE, due date before today
-in BOT_TIMEZONE, balance `amount - amountPaid` above zero): total, accounts-receivable aging buckets
-(1-30, 31-60, 61-90, 90+ days), the largest balances with "Open in Coperniq" links, the full list in thread
-replies when it does not fit in one message.
+What: a digest of overdue invoices (status SENT, PARTIALLY_PAID or OVERDUE, due date before
+today in BOT_TIMEZONE, balance `amount - amountPaid` above zero): total, accounts-receivable aging
+buckets (1-30, 31-60, 61-90, 90+ days), the largest balances with "Open in Coperniq" links, the full
+list in thread replies when it does not fit in one message.
 When: INVOICE_ALERT_CRON (default `0 8 * * 1-5`) in BOT_TIMEZONE.
 Where: INVOICE_ALERT_CHANNEL; the job is off when that is unset.
-Dedupe key: ("overdue-invoices", "invoice:<id>") in the alerts table, level = aging bucket. An invoice is
-listed once per bucket: again when it moves to an older bucket or after REALERT; when it is paid (or no
-longer overdue, or deleted) the message part that listed it is re-rendered with it struck through.
-Data: a local copy in the `invoices` table: one full sync, then `updated_after` syncs from the newest
+Dedupe key: ("overdue-invoices", "invoice:<id>") in the alerts table, level = aging bucket. An
+invoice is listed once per bucket: again when it moves to an older bucket or after REALERT; when it
+is paid (or no longer overdue, or deleted) the message part that listed it is re-rendered with it
+struck through.
+Data: a local copy in the `invoices` table: one full sync, then `updated_after` syncs from the
+newest
 `updatedAt` seen (minus an overlap), and a full resync every FULL_RESYNC to drop deleted invoices.
 """
 
@@ -283,7 +285,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             done = item["key"] in resolved
             block: dict[str, Any] = {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": _line(item, done, link=False)},
+                "text": {"type": "mrkdwn", "text": _line(item, done, link=False)[:2900]},
             }
             if not done:
                 block["accessory"] = {
@@ -310,7 +312,8 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
                         {
                             "type": "mrkdwn",
                             "text": (
-                                f"✅ Since this was posted, {len(resolved)} of the invoices listed here were resolved."
+                                f"✅ Since this was posted, {len(resolved)} of the "
+                                f"invoices listed here were resolved."
                             ),
                         }
                     ],
@@ -318,7 +321,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             )
         for note in model["notes"][:3]:
             blocks.append(
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": f"⚠️ {note}"}]}
+                {"type": "context", "elements": [{"type": "mrkdwn", "text": f"⚠️ {note}"[:2900]}]}
             )
     else:
         text = f"Overdue invoices, full list (part {model['part']} of {model['parts']})"
@@ -345,7 +348,8 @@ def to_text(models: list[dict[str, Any]]) -> str:
         if n == len(main["items"]) + 1:
             lines.append("  -- thread reply --")
         lines.append(
-            f"  #{item['uid']}  {item['client']}  {money(item['balance'])}  {item['days']} d overdue "
+            f"  #{item['uid']}  {item['client']}  {money(item['balance'])}  "
+            f"{item['days']} d overdue "
             f"({BUCKET_LABEL[item['bucket']]})  {item['url']}"
         )
     return "\n".join(lines)
@@ -448,7 +452,8 @@ def sync_invoices(
     except BudgetExceeded:
         outcome.complete = False
         outcome.note = (
-            f"The invoice {mode} sync stopped after {len(seen)} invoice(s): the background share of "
+            f"The invoice {mode} sync stopped after {len(seen)} invoice(s): the background "
+            f"share of "
             f"the daily Coperniq request budget ran out; the rest will be read next run."
         )
     outcome.fetched = len(seen)
@@ -524,7 +529,7 @@ def _collect(
         levels={i.key: i.bucket for i in overdue},
         build=build,
         summary=summary,
-        # The local copy is the authority: an invoice no longer selected was paid, changed or deleted.
+        # The local copy is the authority: an invoice no longer selected was paid or deleted.
         can_resolve=lambda row: True,
         notes=notes,
     )

@@ -1,4 +1,4 @@
-"""The run loop both digest jobs share: lease, collect, plan, post once, record, update resolved messages."""
+"""The run loop both digest jobs share: lease, collect, plan, post once, record, update."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ class CountingView:
     """The client's background view, counting the requests this run sends through it.
 
     Counted per logical request (a page, a forms list); the client's own retries of one request
-    appear in the store's api_calls ledger but not here. A request the budget refused is not counted.
+    appear in the store's api_calls ledger but not here. A request the budget refused is not
+    counted.
     """
 
     def __init__(self, coperniq: Any) -> None:
@@ -80,7 +81,7 @@ def run_digest_job(
     poster: SlackPoster | None = None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> RunResult:
-    """Run one digest job once; never raises for a per-item or Slack failure (logged, retried next run)."""
+    """Run one digest job once; a per-item or Slack failure is logged and retried next run."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     result = RunResult(job=job, dry_run=dry_run)

@@ -1,4 +1,4 @@
-"""The scheduler wiring, in one place: which jobs exist, their crontabs, channels and APScheduler settings."""
+"""The scheduler wiring in one place: the jobs, their crontabs and channels, APScheduler."""
 
 from __future__ import annotations
 
@@ -21,13 +21,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MISFIRE_GRACE_MINUTES = 30  # a run missed by a restart still happens if the process is back within this
+MISFIRE_GRACE_MINUTES = (
+    30  # a run missed by a restart still happens if the process is back within this
+)
 JOB_IDS = ("overdue-invoices", "form-sla")
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One scheduled job: id, the module with its run(), and the settings naming crontab and channel."""
+    """One scheduled job: id, the module with its run(), the settings naming crontab and channel."""
 
     id: str
     module: str
@@ -38,11 +40,17 @@ class JobSpec:
 
 SPECS: dict[str, JobSpec] = {
     "overdue-invoices": JobSpec(
-        "overdue-invoices", "jobs.overdue_invoices", "invoice_alert_cron", "invoice_alert_channel",
+        "overdue-invoices",
+        "jobs.overdue_invoices",
+        "invoice_alert_cron",
+        "invoice_alert_channel",
         "Overdue invoices digest",
     ),
     "form-sla": JobSpec(
-        "form-sla", "jobs.form_sla", "sla_alert_cron", "sla_alert_channel",
+        "form-sla",
+        "jobs.form_sla",
+        "sla_alert_cron",
+        "sla_alert_channel",
         "Forms past their phase SLA",
     ),
 }
@@ -100,8 +108,8 @@ def crontab_day_of_week(field: str) -> str:
 def crontab_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
     """A CronTrigger for a standard five-field crontab, in `timezone`.
 
-    APScheduler 3's CronTrigger.from_crontab numbers weekdays from Monday = 0 (its issue 286), so the
-    default `0 8 * * 1-5` would fire Tuesday to Saturday; standard crontab numbering (Sunday = 0
+    APScheduler 3's CronTrigger.from_crontab numbers weekdays from Monday = 0 (its issue 286), so
+    the default `0 8 * * 1-5` would fire Tuesday to Saturday; standard crontab numbering (Sunday = 0
     or 7) is translated to day names here instead.
     """
     fields = expr.split()
@@ -109,7 +117,11 @@ def crontab_trigger(expr: str, timezone: ZoneInfo) -> CronTrigger:
         raise ValueError(f"a crontab has 5 fields; got {len(fields)}")
     minute, hour, day, month, dow = fields
     return CronTrigger(
-        minute=minute, hour=hour, day=day, month=month, day_of_week=crontab_day_of_week(dow),
+        minute=minute,
+        hour=hour,
+        day=day,
+        month=month,
+        day_of_week=crontab_day_of_week(dow),
         timezone=timezone,
     )
 
@@ -183,8 +195,11 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
             replace_existing=True,
         )
         log.info(
-            "job %s on: %s (%s) -> %s", spec.id, getattr(settings, spec.cron_setting),
-            settings.timezone, channel,
+            "job %s on: %s (%s) -> %s",
+            spec.id,
+            getattr(settings, spec.cron_setting),
+            settings.timezone,
+            channel,
         )
     return scheduler
 

@@ -1,4 +1,4 @@
-"""Posting alerts to Slack: at most one message per second per channel, `ratelimited` honoured, text fallback."""
+"""Posting alerts: one message a second per channel at most, `ratelimited` honoured."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Shared by every poster in the process: both jobs may post to one channel from two scheduler threads.
+# Shared by every poster in the process: both jobs may post to one channel from two threads.
 _last_post: dict[str, float] = {}
 _pace_lock = threading.Lock()
 
@@ -39,7 +39,7 @@ def retry_after_seconds(exc: SlackApiError, default: float = 1.0) -> float | Non
 
 
 class SlackPoster:
-    """chat.postMessage / chat.update with per-channel pacing and patient handling of rate limits."""
+    """chat.postMessage / chat.update, paced per channel, patient with rate limits."""
 
     def __init__(
         self,

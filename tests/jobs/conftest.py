@@ -1,4 +1,4 @@
-"""Fixtures for job runs: the sandbox and fake Slack wired into Deps, and helpers to shape sandbox data."""
+"""Fixtures for job runs: the sandbox and fake Slack wired into Deps; helpers for their data."""
 
 from __future__ import annotations
 
@@ -60,8 +60,13 @@ def make_env(sb: Any, fs: Any, path: Path, *, daily_budget: int = 5000) -> Env:
         SANDBOX_KEY, sb.base_url, store=store, daily_budget=daily_budget, sleep=lambda s: None
     )
     slack = WebClient(token=fs.bot_token, base_url=fs.base_url)
-    return Env(sb=sb, fs=fs, path=path, settings=settings,
-               deps=build_deps(settings, store=store, coperniq=client, slack=slack))
+    return Env(
+        sb=sb,
+        fs=fs,
+        path=path,
+        settings=settings,
+        deps=build_deps(settings, store=store, coperniq=client, slack=slack),
+    )
 
 
 @pytest.fixture
@@ -95,10 +100,13 @@ def requests_to(sb: Any, path_glob: str) -> list[Any]:
     return [r for r in sb.requests if fnmatch.fnmatch(r.path, path_glob)]
 
 
-def stuck_project(sb: Any, *, days: int, yellow: int | None = 7, red: int | None = 14,
-                  forms: int = 1) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Copy a seeded Workflows 2.0 project into a new ACTIVE one `days` into its phase, with forms."""
-    template = next(p for p in sb.find("projects") if p.get("phase") and p.get("status") == "ACTIVE")
+def stuck_project(
+    sb: Any, *, days: int, yellow: int | None = 7, red: int | None = 14, forms: int = 1
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Clone a seeded Workflows 2.0 project as an ACTIVE one `days` into its phase, with forms."""
+    template = next(
+        p for p in sb.find("projects") if p.get("phase") and p.get("status") == "ACTIVE"
+    )
     form_template = next(f for f in sb.find("forms"))
     pid = max(p["id"] for p in sb.find("projects")) + 1
     p = copy.deepcopy(template)

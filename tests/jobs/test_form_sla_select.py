@@ -14,10 +14,21 @@ CHICAGO = ZoneInfo("America/Chicago")
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 
 
-def project(days: int, *, yellow: int | None = 7, red: int | None = 14, pid: int = 10,
-            status: str = "ACTIVE", legacy: bool = False) -> dict[str, Any]:
-    p: dict[str, Any] = {"id": pid, "number": 1200 + pid, "title": f"Lee Residence {pid}",
-                         "status": status}
+def project(
+    days: int,
+    *,
+    yellow: int | None = 7,
+    red: int | None = 14,
+    pid: int = 10,
+    status: str = "ACTIVE",
+    legacy: bool = False,
+) -> dict[str, Any]:
+    p: dict[str, Any] = {
+        "id": pid,
+        "number": 1200 + pid,
+        "title": f"Lee Residence {pid}",
+        "status": status,
+    }
     ph = {"name": "Permitting", "timeInStageDays": days, "yellowSla": yellow, "redSla": red}
     if legacy:
         p["stage"] = {"id": 501, "scope": "PROJECT", **ph}
@@ -26,11 +37,24 @@ def project(days: int, *, yellow: int | None = 7, red: int | None = 14, pid: int
     return p
 
 
-def form(fid: int = 1, *, phase_id: int | None = 501, status: str = "ASSIGNED",
-         phase_name: str | None = "Permitting", pid: int = 10) -> dict[str, Any]:
-    return {"id": fid, "name": f"Permit packet {fid}", "status": status, "projectId": pid,
-            "phaseId": phase_id, "phaseName": phase_name, "isCompleted": status == "COMPLETED",
-            "assignee": {"id": 5, "firstName": "Ana", "lastName": "Ruiz"}}
+def form(
+    fid: int = 1,
+    *,
+    phase_id: int | None = 501,
+    status: str = "ASSIGNED",
+    phase_name: str | None = "Permitting",
+    pid: int = 10,
+) -> dict[str, Any]:
+    return {
+        "id": fid,
+        "name": f"Permit packet {fid}",
+        "status": status,
+        "projectId": pid,
+        "phaseId": phase_id,
+        "phaseName": phase_name,
+        "isCompleted": status == "COMPLETED",
+        "assignee": {"id": 5, "firstName": "Ana", "lastName": "Ruiz"},
+    }
 
 
 def levels(projects: list[dict[str, Any]], forms: dict[int, list[dict[str, Any]]]) -> list[str]:
@@ -38,8 +62,8 @@ def levels(projects: list[dict[str, Any]], forms: dict[int, list[dict[str, Any]]
 
 
 @pytest.mark.parametrize(
-    ("days", "expected"), [(0, []), (6, []), (7, ["yellow"]), (13, ["yellow"]), (14, ["red"]),
-                           (40, ["red"])],
+    ("days", "expected"),
+    [(0, []), (6, []), (7, ["yellow"]), (13, ["yellow"]), (14, ["red"]), (40, ["red"])],
 )
 def test_thresholds_at_and_either_side_of_yellow_and_red(days: int, expected: list[str]) -> None:
     assert levels([project(days)], {10: [form()]}) == expected
@@ -103,15 +127,30 @@ def test_red_first_then_longest_in_phase() -> None:
 
 
 def test_at_risk_lists_only_active_projects_at_or_past_yellow() -> None:
-    projects = [project(6, pid=1), project(7, pid=2), project(14, pid=3),
-                project(30, pid=4, status="ON_HOLD")]
+    projects = [
+        project(6, pid=1),
+        project(7, pid=2),
+        project(14, pid=3),
+        project(30, pid=4, status="ON_HOLD"),
+    ]
     assert [(p["id"], lv) for p, lv in fs.at_risk(projects)] == [(3, "red"), (2, "yellow")]
 
 
 def test_alert_carries_what_the_line_shows() -> None:
     [a] = fs.select([project(9)], {10: [form(3)]}, NOW, CHICAGO)
-    assert (a.project_number, a.phase, a.days, a.yellow_sla, a.red_sla) == ("1210", "Permitting", 9, 7, 14)
-    assert (a.form_name, a.assignee, a.status, a.key) == ("Permit packet 3", "Ana Ruiz", "ASSIGNED", "form:3")
+    assert (a.project_number, a.phase, a.days, a.yellow_sla, a.red_sla) == (
+        "1210",
+        "Permitting",
+        9,
+        7,
+        14,
+    )
+    assert (a.form_name, a.assignee, a.status, a.key) == (
+        "Permit packet 3",
+        "Ana Ruiz",
+        "ASSIGNED",
+        "form:3",
+    )
 
 
 def test_phase_key_changes_with_the_phase_instance() -> None:

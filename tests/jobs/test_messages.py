@@ -1,4 +1,4 @@
-"""Message builders: Block Kit within Slack's limits, text fallback, money, thread overflow, resolution."""
+"""Message builders: Block Kit within limits, text fallback, money, thread overflow, resolution."""
 
 from __future__ import annotations
 
@@ -26,8 +26,13 @@ def valid(blocks: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize(
     ("amount", "text"),
-    [(12345.67, "$12,345.67"), (0, "$0.00"), (1234567.5, "$1,234,567.50"), (0.1 + 0.2, "$0.30"),
-     (-12, "-$12.00")],
+    [
+        (12345.67, "$12,345.67"),
+        (0, "$0.00"),
+        (1234567.5, "$1,234,567.50"),
+        (0.1 + 0.2, "$0.30"),
+        (-12, "-$12.00"),
+    ],
 )
 def test_money_format(amount: float, text: str) -> None:
     assert money(amount) == text
@@ -35,9 +40,16 @@ def test_money_format(amount: float, text: str) -> None:
 
 def invoices(n: int) -> list[oi.OverdueInvoice]:
     raw = [
-        {"id": i, "uid": 1000 + i, "status": "SENT", "dueDate": "2026-10-01",
-         "amount": 100.0 + i, "amountPaid": 0.0, "account": {"id": 1, "title": f"Client <{i}> & Co"},
-         "record": {"id": 500 + i, "uid": 4000 + i, "title": "Job"}}
+        {
+            "id": i,
+            "uid": 1000 + i,
+            "status": "SENT",
+            "dueDate": "2026-10-01",
+            "amount": 100.0 + i,
+            "amountPaid": 0.0,
+            "account": {"id": 1, "title": f"Client <{i}> & Co"},
+            "record": {"id": 500 + i, "uid": 4000 + i, "title": "Job"},
+        }
         for i in range(1, n + 1)
     ]
     return oi.select(raw, NOW, CHICAGO)
@@ -86,7 +98,9 @@ def test_a_resolved_invoice_is_struck_through_without_a_button() -> None:
     main["resolved"] = [overdue[0].key]
     _, blocks = oi.render(main)
     valid(blocks)
-    items = [b for b in blocks if b["type"] == "section" and "#100" in b.get("text", {}).get("text", "")]
+    items = [
+        b for b in blocks if b["type"] == "section" and "#100" in b.get("text", {}).get("text", "")
+    ]
     assert items[0]["text"]["text"].startswith("✅ ~") and "accessory" not in items[0]
     assert "accessory" in items[1]
     assert "1 of the invoices listed here were resolved" in str(blocks)
@@ -94,20 +108,43 @@ def test_a_resolved_invoice_is_struck_through_without_a_button() -> None:
 
 def test_digest_text_for_dry_run_lists_every_item() -> None:
     overdue = invoices(30)
-    models = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP,
-                             notes=["budget note"])
+    models = oi.build_models(
+        overdue, {i.key for i in overdue}, NOW, CHICAGO, APP, notes=["budget note"]
+    )
     text = oi.to_text(models)
-    assert text.count("d overdue") == 30 and "-- thread reply --" in text and "! budget note" in text
+    assert (
+        text.count("d overdue") == 30 and "-- thread reply --" in text and "! budget note" in text
+    )
 
 
 def alerts(n: int) -> list[fs.FormAlert]:
     projects, forms = [], {}
     for i in range(1, n + 1):
-        projects.append({"id": i, "number": 100 + i, "title": f"Job {i}", "status": "ACTIVE",
-                         "phase": {"instanceId": i, "templateId": 5, "name": "Install",
-                                   "timeInStageDays": 5 + i % 20, "yellowSla": 7, "redSla": 14}})
-        forms[i] = [{"id": 10 * i, "name": "Install checklist", "status": "ASSIGNED",
-                     "phaseId": 5, "assignee": None}]
+        projects.append(
+            {
+                "id": i,
+                "number": 100 + i,
+                "title": f"Job {i}",
+                "status": "ACTIVE",
+                "phase": {
+                    "instanceId": i,
+                    "templateId": 5,
+                    "name": "Install",
+                    "timeInStageDays": 5 + i % 20,
+                    "yellowSla": 7,
+                    "redSla": 14,
+                },
+            }
+        )
+        forms[i] = [
+            {
+                "id": 10 * i,
+                "name": "Install checklist",
+                "status": "ASSIGNED",
+                "phaseId": 5,
+                "assignee": None,
+            }
+        ]
     return fs.select(projects, forms, NOW, CHICAGO)
 
 
@@ -125,8 +162,7 @@ def test_sla_message_red_first_with_days_against_sla_form_assignee_status_link()
 
 def test_sla_message_overflow_goes_to_thread_and_stays_valid() -> None:
     found = alerts(400)
-    models = fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP,
-                             notes=["x" * 4000])
+    models = fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP, notes=["x" * 4000])
     assert models[0]["kind"] == "main" and all(m["kind"] == "thread" for m in models[1:])
     for m in models:
         valid(fs.render(m)[1])

@@ -23,8 +23,13 @@ def z(dt: datetime) -> str:
 
 def inv(**kw: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
-        "id": 1, "uid": 1001, "status": "SENT", "dueDate": z(local(2026, 11, 20)),
-        "amount": 1000.0, "amountPaid": 0.0, "account": {"id": 7, "title": "Acme Solar"},
+        "id": 1,
+        "uid": 1001,
+        "status": "SENT",
+        "dueDate": z(local(2026, 11, 20)),
+        "amount": 1000.0,
+        "amountPaid": 0.0,
+        "account": {"id": 7, "title": "Acme Solar"},
         "record": {"id": 70, "uid": 1234, "title": "Smith Residence - Solar"},
     }
     base.update(kw)
@@ -98,8 +103,11 @@ def test_zero_balance_is_not_overdue_and_a_cent_is() -> None:
 
 
 def test_partially_paid_balance_is_amount_minus_paid() -> None:
-    [hit] = oi.select([inv(status="PARTIALLY_PAID", amount=1234.5, amountPaid=234.25)],
-                      local(2026, 12, 1), CHICAGO)
+    [hit] = oi.select(
+        [inv(status="PARTIALLY_PAID", amount=1234.5, amountPaid=234.25)],
+        local(2026, 12, 1),
+        CHICAGO,
+    )
     assert hit.balance == 1000.25
 
 
@@ -111,8 +119,16 @@ def test_missing_due_date_and_archived_invoices_are_skipped() -> None:
 
 @pytest.mark.parametrize(
     ("days", "bucket"),
-    [(1, "1-30"), (30, "1-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"), (90, "61-90"),
-     (91, "90+"), (400, "90+")],
+    [
+        (1, "1-30"),
+        (30, "1-30"),
+        (31, "31-60"),
+        (60, "31-60"),
+        (61, "61-90"),
+        (90, "61-90"),
+        (91, "90+"),
+        (400, "90+"),
+    ],
 )
 def test_aging_bucket_edges(days: int, bucket: str) -> None:
     due = date(2026, 11, 20)

@@ -1,9 +1,9 @@
-"""Job runs against the Coperniq sandbox and the fake Slack: once, kept current, retried, leased, budgeted."""
+"""Job runs on the Coperniq sandbox and fake Slack: once, current, retried, leased, budgeted."""
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jobs import common, form_sla, overdue_invoices
@@ -222,7 +222,9 @@ def test_a_project_leaving_the_phase_resolves_its_forms(env: Env) -> None:
     assert f"form:{form['id']}" not in open_alerts(env, "form-sla")
 
 
-def test_form_lists_are_fetched_only_for_projects_at_or_past_yellow_and_then_cached(env: Env) -> None:
+def test_form_lists_are_fetched_only_for_projects_at_or_past_yellow_and_then_cached(
+    env: Env,
+) -> None:
     stuck_project(env.sb, days=9)
     first = run_sla(env)
     listed = requests_to(env.sb, "*/projects")

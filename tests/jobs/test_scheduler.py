@@ -65,7 +65,9 @@ def test_build_scheduler_wires_only_jobs_with_a_channel(tmp_path: Path) -> None:
     assert set(jobs) == {"form-sla"}
     assert str(sched.timezone) == "America/Chicago"
     assert sched._job_defaults == {  # noqa: SLF001 - the settings are the point of the test
-        "coalesce": True, "max_instances": 1, "misfire_grace_time": 30 * 60,
+        "coalesce": True,
+        "max_instances": 1,
+        "misfire_grace_time": 30 * 60,
     }
     assert str(jobs["form-sla"].trigger.timezone) == "America/Chicago"
     assert not sched.running
@@ -91,8 +93,14 @@ def test_jobs_list_prints_every_job_without_credentials(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no .env here
-    for name in ("COPERNIQ_API_KEY", "SLACK_BOT_TOKEN", "SLA_ALERT_CHANNEL", "INVOICE_ALERT_CRON",
-                 "SLA_ALERT_CRON", "BOT_TIMEZONE"):
+    for name in (
+        "COPERNIQ_API_KEY",
+        "SLACK_BOT_TOKEN",
+        "SLA_ALERT_CHANNEL",
+        "INVOICE_ALERT_CRON",
+        "SLA_ALERT_CRON",
+        "BOT_TIMEZONE",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("INVOICE_ALERT_CHANNEL", "C0INV0000")
     # The clock boundary only: what "now" is when the CLI asks.
@@ -113,9 +121,17 @@ def test_parse_now_reads_offsets_and_defaults_to_the_business_zone() -> None:
 
 @pytest.mark.parametrize(
     ("field", "names"),
-    [("1-5", "mon,tue,wed,thu,fri"), ("0", "sun"), ("7", "sun"), ("0,6", "sun,sat"),
-     ("*", "*"), ("mon-fri", "mon,tue,wed,thu,fri"), ("*/2", "sun,tue,thu,sat"),
-     ("5-7", "sun,fri,sat"), ("1-5/2", "mon,wed,fri")],
+    [
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("0,6", "sun,sat"),
+        ("*", "*"),
+        ("mon-fri", "mon,tue,wed,thu,fri"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("5-7", "sun,fri,sat"),
+        ("1-5/2", "mon,wed,fri"),
+    ],
 )
 def test_crontab_day_numbers_are_sunday_based(field: str, names: str) -> None:
     assert scheduler.crontab_day_of_week(field) == names

@@ -13,49 +13,78 @@ NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 RANK = {"yellow": 1, "red": 2}
 
 
-def row(key: str, level: str, *, last: datetime = NOW - timedelta(hours=1), resolved: bool = False,
-        project: int = 1) -> common.AlertRow:
+def row(
+    key: str,
+    level: str,
+    *,
+    last: datetime = NOW - timedelta(hours=1),
+    resolved: bool = False,
+    project: int = 1,
+) -> common.AlertRow:
     return common.AlertRow(
-        job="form-sla", item_key=key, level=level, channel="C1", message_ts="1.0",
-        first_alerted_at=last.isoformat(), last_alerted_at=last.isoformat(),
-        resolved_at=NOW.isoformat() if resolved else None, summary={"project_id": project},
+        job="form-sla",
+        item_key=key,
+        level=level,
+        channel="C1",
+        message_ts="1.0",
+        first_alerted_at=last.isoformat(),
+        last_alerted_at=last.isoformat(),
+        resolved_at=NOW.isoformat() if resolved else None,
+        summary={"project_id": project},
     )
 
 
 def test_new_items_are_announced_and_known_ones_are_not() -> None:
-    plan = common.plan_alerts({"a": "yellow", "b": "yellow"}, {"a": row("a", "yellow")}, NOW,
-                              realert=timedelta(days=1), rank=RANK)
+    plan = common.plan_alerts(
+        {"a": "yellow", "b": "yellow"},
+        {"a": row("a", "yellow")},
+        NOW,
+        realert=timedelta(days=1),
+        rank=RANK,
+    )
     assert plan.announce == ["b"] and plan.unchanged == ["a"] and plan.resolve == []
 
 
 def test_escalation_is_announced_again_but_a_lower_level_is_not() -> None:
-    plan = common.plan_alerts({"a": "red", "b": "yellow"},
-                              {"a": row("a", "yellow"), "b": row("b", "red")}, NOW,
-                              realert=None, rank=RANK)
+    plan = common.plan_alerts(
+        {"a": "red", "b": "yellow"},
+        {"a": row("a", "yellow"), "b": row("b", "red")},
+        NOW,
+        realert=None,
+        rank=RANK,
+    )
     assert plan.announce == ["a"] and plan.unchanged == ["b"]
 
 
 def test_realert_after_the_interval_and_not_before() -> None:
-    rows = {"a": row("a", "red", last=NOW - timedelta(hours=24)),
-            "b": row("b", "red", last=NOW - timedelta(hours=23, minutes=59))}
-    plan = common.plan_alerts({"a": "red", "b": "red"}, rows, NOW, realert=timedelta(days=1),
-                              rank=RANK)
+    rows = {
+        "a": row("a", "red", last=NOW - timedelta(hours=24)),
+        "b": row("b", "red", last=NOW - timedelta(hours=23, minutes=59)),
+    }
+    plan = common.plan_alerts(
+        {"a": "red", "b": "red"}, rows, NOW, realert=timedelta(days=1), rank=RANK
+    )
     assert plan.announce == ["a"] and plan.unchanged == ["b"]
     never = common.plan_alerts({"a": "red"}, rows, NOW, realert=None, rank=RANK)
     assert never.announce == []
 
 
 def test_items_gone_are_resolved_only_when_the_data_can_tell() -> None:
-    rows = {"a": row("a", "red", project=1), "b": row("b", "red", project=2),
-            "c": row("c", "red", resolved=True)}
-    plan = common.plan_alerts({}, rows, NOW, realert=None, rank=RANK,
-                              can_resolve=lambda r: r.summary["project_id"] == 1)
+    rows = {
+        "a": row("a", "red", project=1),
+        "b": row("b", "red", project=2),
+        "c": row("c", "red", resolved=True),
+    }
+    plan = common.plan_alerts(
+        {}, rows, NOW, realert=None, rank=RANK, can_resolve=lambda r: r.summary["project_id"] == 1
+    )
     assert plan.resolve == ["a"]
 
 
 def test_a_resolved_item_that_comes_back_is_announced_again() -> None:
-    plan = common.plan_alerts({"c": "yellow"}, {"c": row("c", "yellow", resolved=True)}, NOW,
-                              realert=None, rank=RANK)
+    plan = common.plan_alerts(
+        {"c": "yellow"}, {"c": row("c", "yellow", resolved=True)}, NOW, realert=None, rank=RANK
+    )
     assert plan.announce == ["c"]
 
 
