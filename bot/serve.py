@@ -181,7 +181,7 @@ def main(args: argparse.Namespace) -> int:
             transport.connect()
             log.info("Connected to Slack in Socket Mode")
         else:
-            port = args.port if getattr(args, "port", None) else settings.port
+            port = settings.port if getattr(args, "port", None) is None else args.port
             # All interfaces: HTTP mode runs behind the platform's router or a reverse proxy.
             transport = make_wsgi_server(app, host="0.0.0.0", port=port).start()  # noqa: S104
             log.info("Serving HTTP on port %s (POST %s)", transport.port, EVENTS_PATH)
