@@ -5,11 +5,13 @@ In tests, take the `slack` fixture (tests/slack/conftest.py); it yields a starte
     def test_it_opens_the_call_modal(slack):
         reply = slack.command("call 1234")              # signed form POST to /slack/events
         assert reply.status == 200                      # the ack (reply.text: its body)
-        opened = slack.wait_for("views.open")[-1]       # bounded wait on the fake Slack
-        view_id = slack.fake_slack.calls_to("views.open")... or slack.last_view_id()
-        reply = slack.submit_view(view_id, {"block": {"action": {"type": "plain_text_input",
-                                                               "value": "x"}}})
+        opened = slack.wait_for("views.open")[-1]       # bounded wait; the call's arguments
+        view_id = slack.last_view_id()                  # the newest modal on the fake Slack
+        values = {"call_note": {"input": {"type": "plain_text_input", "value": "x"}}}
+        reply = slack.submit_view(view_id, values)      # view.state.values as Slack sends them
         reply.json()  # {"response_action": "errors", ...} when the modal refused the input
+
+`bare_slack` is the same harness with Coperniq unreachable, for tests that must not touch it.
 
 Other senders, all signed with the signing secret and returning a `Reply` (status, text, headers,
 elapsed, and the payload that was sent, including any minted trigger_id / response_url):
