@@ -184,6 +184,7 @@ class Transport:
         self.timeout = timeout
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._owns_http = http_client is None
+        self.views: dict[str, Any] = {}
         self._http = http_client or httpx.Client(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
@@ -563,12 +564,20 @@ class CoperniqClient:
     @property
     def interactive(self) -> CoperniqClient:
         """Same transport and budget; short retries; never refused by the budget."""
-        return CoperniqClient._view(self._transport, INTERACTIVE, INTERACTIVE_POLICY)
+        return self._view_for(INTERACTIVE, INTERACTIVE_POLICY)
 
     @property
     def background(self) -> CoperniqClient:
         """Same transport and budget; patient retries; refused past the reserve kept for people."""
-        return CoperniqClient._view(self._transport, BACKGROUND, BACKGROUND_POLICY)
+        return self._view_for(BACKGROUND, BACKGROUND_POLICY)
+
+    def _view_for(self, purpose: str, policy: RetryPolicy) -> CoperniqClient:
+        # One view per purpose, built on first use (handlers ask for it on every request).
+        views = self._transport.views
+        view = views.get(purpose)
+        if view is None:
+            view = views.setdefault(purpose, CoperniqClient._view(self._transport, purpose, policy))
+        return view
 
     @property
     def base_url(self) -> str:

@@ -316,3 +316,12 @@ def test_redacting_filter_masks_a_key_that_reaches_a_log(caplog: pytest.LogCaptu
 def test_a_key_is_required() -> None:
     with pytest.raises(ValueError):
         CoperniqClient("", "http://127.0.0.1:9/v1")
+
+
+def test_views_share_transport_and_budget() -> None:
+    client = CoperniqClient("k" * 20, "http://127.0.0.1:9/v1")
+    assert client.interactive is client.interactive
+    assert client.interactive.budget is client.budget is client.background.budget
+    assert client.interactive.purpose == "interactive"
+    assert client.background.purpose == client.purpose == "background"
+    assert client.interactive.background is client.background
