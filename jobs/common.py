@@ -159,6 +159,10 @@ class Plan:
     resolve: list[str] = field(default_factory=list)
 
 
+# Scheduled runs start a moment after the hour; without slack a daily reminder would slip an hour.
+REALERT_SLACK = timedelta(minutes=10)
+
+
 def plan_alerts(
     current: Mapping[str, str],
     rows: Mapping[str, AlertRow],
@@ -179,7 +183,7 @@ def plan_alerts(
         elif (
             realert is not None
             and row.last_alerted_at is not None
-            and now - parse_instant(row.last_alerted_at) >= realert
+            and now - parse_instant(row.last_alerted_at) >= realert - REALERT_SLACK
         ):
             plan.announce.append(key)
         else:

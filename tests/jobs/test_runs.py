@@ -265,3 +265,23 @@ def test_one_failing_job_does_not_stop_the_other(env: Env) -> None:
     stuck_project(env.sb, days=30)
     result = run_sla(env)
     assert result.posted > 0
+
+
+def test_the_weekly_full_resync_drops_deleted_invoices_and_resolves_them(env: Env) -> None:
+    run_invoices(env)
+    key, row = next(iter(open_alerts(env, "overdue-invoices").items()))
+    env.sb.delete("invoices", int(key.split(":")[1]))
+    before = len(requests_to(env.sb, "*/invoices"))
+    soon = run_invoices(env, now() + timedelta(hours=2))  # incremental: a deletion is invisible
+    assert soon.resolved == 0
+    later = run_invoices(env, now() + overdue_invoices.FULL_RESYNC)
+    full = requests_to(env.sb, "*/invoices")[before + 1 :]
+    assert full and all("updated_after" not in r.query for r in full)
+    assert later.resolved >= 1
+    assert common.load_alerts(env.deps.store.db, "overdue-invoices")[key].resolved_at is not None
+    assert (
+        env.deps.store.db.execute(
+            "select count(*) from invoices where id = ?", [int(key.split(":")[1])]
+        ).fetchone()[0]
+        == 0
+    )

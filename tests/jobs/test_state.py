@@ -57,9 +57,10 @@ def test_escalation_is_announced_again_but_a_lower_level_is_not() -> None:
 
 
 def test_realert_after_the_interval_and_not_before() -> None:
+    # A run a few seconds early the next day still counts as a day later (10 minutes of slack).
     rows = {
-        "a": row("a", "red", last=NOW - timedelta(hours=24)),
-        "b": row("b", "red", last=NOW - timedelta(hours=23, minutes=59)),
+        "a": row("a", "red", last=NOW - timedelta(hours=23, minutes=55)),
+        "b": row("b", "red", last=NOW - timedelta(hours=23, minutes=49)),
     }
     plan = common.plan_alerts(
         {"a": "red", "b": "red"}, rows, NOW, realert=timedelta(days=1), rank=RANK
