@@ -1,4 +1,4 @@
-"""Fixtures for the sandbox's own tests: small seeded sandboxes on loopback and an HTTP client for them."""
+"""Fixtures for the sandbox's own tests: small seeded sandboxes on loopback and clients."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def sb() -> Iterator[CoperniqSandbox]:
 
 @pytest.fixture
 def checked() -> Iterator[CoperniqSandbox]:
-    """A small sandbox that checks every exchange against the spec and must end with no violations."""
+    """A small sandbox checking every exchange against the spec; must end with no violations."""
     s = CoperniqSandbox(api_key=KEY, projects=30, today=TODAY, validate=True)
     s.start()
     try:

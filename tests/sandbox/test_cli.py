@@ -32,7 +32,7 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
         str(db),
     ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         cmd,
         cwd=tmp_path,
         env={**env, "PYTHONPATH": str(ROOT)},

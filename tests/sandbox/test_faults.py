@@ -1,5 +1,5 @@
-"""Fault injection: statuses (with Retry-After), latency, held-then-dropped connections, `times`, method
-and path globs, and a prompt stop() even while a connection is held."""
+"""Fault injection: statuses (with Retry-After), latency, held-then-dropped connections, `times`,
+method and path globs, and a prompt stop() even while a connection is held."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Creates, updates and deletes persist; validation answers 400 with the offending field. The sandbox in
-these tests checks every exchange against the spec (fixture `checked`)."""
+"""Creates, updates and deletes persist; validation answers 400 with the offending field.
+
+The sandbox in most of these tests checks every exchange against the spec (fixture `checked`)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import email.parser
 import email.policy
-import fnmatch
 import re
 import threading
 from collections.abc import Callable
@@ -23,8 +22,9 @@ from bot.sandbox.coperniq.db import RecordDB
 from bot.sandbox.coperniq.timeutil import iso, parse_iso
 
 MAX_PAGE_SIZE = 100
-# The notes say uploads of about 6 MB are the most that go through (a gateway payload limit): above it the
-# sandbox answers 413 like such a gateway does (413 is not declared in the spec; allow-listed).
+# The notes say uploads of about 6 MB are the most that go through (a gateway payload limit): above
+# it the sandbox answers 413 like such a gateway does (413 is not declared in the spec; allow-
+# listed).
 MAX_UPLOAD_BYTES = 6 * 1024 * 1024
 RECORD_TYPES = {"projects": "project", "opportunities": "opportunity", "accounts": "account"}
 
@@ -93,7 +93,8 @@ class CoperniqAPI:
         self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self._register()
 
-    # ----- clock -----------------------------------------------------------------------------------
+    # ----- clock
+    # -----------------------------------------------------------------------------------
     def today(self) -> date:
         """The sandbox's date: fixed when given, else the real current date."""
         return self._fixed_today or datetime.now(UTC).date()
@@ -113,7 +114,8 @@ class CoperniqAPI:
         """now() as API text."""
         return iso(self.now())
 
-    # ----- routing ---------------------------------------------------------------------------------
+    # ----- routing
+    # ---------------------------------------------------------------------------------
     def _route(self, method: str, template: str, handler: Handler) -> None:
         pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
         self.routes.append((method, re.compile(f"^{pattern}$"), template, handler))
@@ -233,7 +235,8 @@ class CoperniqAPI:
 
         return handler
 
-    # ----- parameter helpers -----------------------------------------------------------------------
+    # ----- parameter helpers
+    # -----------------------------------------------------------------------
     @staticmethod
     def _path_id(value: str, name: str) -> int:
         try:
@@ -269,8 +272,9 @@ class CoperniqAPI:
 
     def _paging(self, q: dict[str, str]) -> tuple[int, int, bool]:
         page = self._int_query(q, "page", 1)
-        # The spec says "max 100" only in prose and declares no `maximum`; the sandbox caps larger values at
-        # 100 (what list APIs of this kind do) rather than refusing them, and echoes the cap in envelopes.
+        # The spec says "max 100" only in prose and declares no `maximum`; the sandbox caps larger
+        # values at 100 (what list APIs of this kind do) rather than refusing them, and echoes the
+        # cap in envelopes.
         size = min(self._int_query(q, "page_size", 20), MAX_PAGE_SIZE)
         order = q.get("order_by", "asc")
         if order not in ("asc", "desc"):
@@ -354,7 +358,8 @@ class CoperniqAPI:
             raise not_found(what, rec_id)
         return rec
 
-    # ----- rendering -------------------------------------------------------------------------------
+    # ----- rendering
+    # -------------------------------------------------------------------------------
     def _absolute(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: self._absolute(v) for k, v in value.items() if not k.startswith("_")}
@@ -367,7 +372,8 @@ class CoperniqAPI:
     def _sla(self, started: str | None, yellow: int | None, red: int | None) -> tuple[int, str]:
         days = (self.today() - date.fromisoformat(started)).days if started else 0
         days = max(days, 0)
-        # slaStatus follows the red SLA: VIOLATED once the record has been in the phase longer than redSla.
+        # slaStatus follows the red SLA: VIOLATED once the record has been in the phase longer than
+        # redSla.
         violated = red is not None and days > red
         return days, "VIOLATED" if violated else "NON_VIOLATED"
 
@@ -395,7 +401,8 @@ class CoperniqAPI:
             if detail and "phase" in out:
                 out["phaseInstances"] = self._absolute(rec.get("_phaseInstances", []))
             if not (out.get("title") or "").strip() and out.get("accountId"):
-                # Spec (GET /projects description): an empty title reads as the parent account's title.
+                # Spec (GET /projects description): an empty title reads as the parent account's
+                # title.
                 acc = self.db.get("accounts", int(out["accountId"]))
                 if acc:
                     out["title"] = acc["title"]
@@ -514,8 +521,9 @@ class CoperniqAPI:
             for r in self.db.all(coll, descending=desc)
             if r.get("isActive", True) or self._bool_query(q, "include_archived")
         ]
-        # Computed fields (days in phase, SLA status, title fallback) need the rendered record; plain
-        # fields are matched on the stored one, which is much faster over thousands of records.
+        # Computed fields (days in phase, SLA status, title fallback) need the rendered record;
+        # plain fields are matched on the stored one, which is much faster over thousands of
+        # records.
         computed = any(c[0].split(".")[0] in ("phase", "stage", "title", "name") for c in conds)
         results = []
         for r in recs:
@@ -610,8 +618,8 @@ class CoperniqAPI:
             raise bad_request("contacts must be a list of contact ids", "contacts")
         for ref, target in (("accountId", "accounts"), ("workflowId", "workflows")):
             if body.get(ref) is not None:
-                # ProjectCreate types accountId/workflowId as strings while records carry integers; the
-                # sandbox takes either form (see conformance.py).
+                # ProjectCreate types accountId/workflowId as strings while records carry integers;
+                # the sandbox takes either form (see conformance.py).
                 try:
                     ref_id = int(body[ref])
                 except (TypeError, ValueError):
@@ -728,8 +736,9 @@ class CoperniqAPI:
                 "match_found_strategy must be one of skip, replace, enrich", "match_found_strategy"
             )
         self._validate_record_body(coll, body, create=True)
-        # The spec gives match_by/match_found_strategy defaults (title/skip); the sandbox matches only when
-        # the caller asks for matching, so a plain create always creates (two "Smith Residence" can exist).
+        # The spec gives match_by/match_found_strategy defaults (title/skip); the sandbox matches
+        # only when the caller asks for matching, so a plain create always creates (two "Smith
+        # Residence" can exist).
         if match_by or strategy:
             key = match_by or "title"
             want = body.get(key)
@@ -824,8 +833,9 @@ class CoperniqAPI:
         body = self._body(req)
         with self._lock:
             rec = self._require(coll, rid, self._what(coll))
-            # PATCH /opportunities/{id} reuses OpportunityUpsert (title/address/trades required); a PATCH is
-            # partial in practice, so nothing is required here (conformance.py relaxes the spec to match).
+            # PATCH /opportunities/{id} reuses OpportunityUpsert (title/address/trades required); a
+            # PATCH is partial in practice, so nothing is required here (conformance.py relaxes the
+            # spec to match).
             self._validate_record_body(coll, body, create=False)
             self._apply(coll, rec, body)
             if coll == "opportunities":
@@ -847,7 +857,8 @@ class CoperniqAPI:
         rec = self._require(coll, rid, self._what(coll))
         return RECORD_TYPES[coll], rid, rec
 
-    # ----- work orders -----------------------------------------------------------------------------
+    # ----- work orders
+    # -----------------------------------------------------------------------------
     def list_work_orders(self, req: ApiRequest) -> ApiResponse:
         q = req.query
         page, size, desc = self._paging(q)
@@ -877,7 +888,8 @@ class CoperniqAPI:
         ptype, pid, _ = self._parent(coll, record_id)
         recs = self.db.all("work_orders", parent=(ptype, pid))
         if coll == "projects":
-            # Only the project list is paginated in the spec; opportunity/account lists answer everything.
+            # Only the project list is paginated in the spec; opportunity/account lists answer
+            # everything.
             page, size, desc = self._paging(req.query)
             after = self._time_filter(req.query, "updated_after")
             before = self._time_filter(req.query, "updated_before")
@@ -1075,7 +1087,8 @@ class CoperniqAPI:
         self.db.delete("work_orders", rec["id"])
         return ApiResponse(200, None)
 
-    # ----- line items ------------------------------------------------------------------------------
+    # ----- line items
+    # ------------------------------------------------------------------------------
     def get_line_items(self, req: ApiRequest, projectId: str) -> ApiResponse:  # noqa: N803
         _, pid, _ = self._parent("projects", projectId)
         return ApiResponse(
@@ -1171,7 +1184,8 @@ class CoperniqAPI:
                 self.db.put("projects", proj)
         return ApiResponse(200, [self.render("line_items", r) for r in new])
 
-    # ----- files -----------------------------------------------------------------------------------
+    # ----- files
+    # -----------------------------------------------------------------------------------
     def list_files(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
         ptype, pid, _ = self._parent(coll, record_id)
         return ApiResponse(
@@ -1248,8 +1262,8 @@ class CoperniqAPI:
             raise bad_request(
                 f"phaseInstanceId {pi} is not a phase of this record", "phaseInstanceId"
             )
-        # The real API fetches the URL into its storage; the sandbox never leaves loopback, so it records the
-        # source URL and serves placeholder bytes from its own download URL.
+        # The real API fetches the URL into its storage; the sandbox never leaves loopback, so it
+        # records the source URL and serves placeholder bytes from its own download URL.
         rec = self._new_file(
             ptype, pid, name, size=0, mime=None, source="URL", phase_instance_id=pi, source_url=url
         )
@@ -1300,7 +1314,8 @@ class CoperniqAPI:
             content_type=rec["metaData"].get("mimeType") or "application/octet-stream",
         )
 
-    # ----- workflows -------------------------------------------------------------------------------
+    # ----- workflows
+    # -------------------------------------------------------------------------------
     def list_workflows(self, req: ApiRequest) -> ApiResponse:
         return ApiResponse(200, [self.render("workflows", r) for r in self.db.all("workflows")])
 
@@ -1310,7 +1325,8 @@ class CoperniqAPI:
             200, self.render("workflows", self._require("workflows", wid, "Workflow"))
         )
 
-    # ----- invoices --------------------------------------------------------------------------------
+    # ----- invoices
+    # --------------------------------------------------------------------------------
     def _envelope(
         self, req: ApiRequest, parent: tuple[str, int] | None = None, account_id: int | None = None
     ) -> ApiResponse:
@@ -1499,7 +1515,8 @@ class CoperniqAPI:
             raise not_found("Invoice", iid)
         return ApiResponse(200, None)
 
-    # ----- forms -----------------------------------------------------------------------------------
+    # ----- forms
+    # -----------------------------------------------------------------------------------
     def list_forms(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
         ptype, pid, _ = self._parent(coll, record_id)
         status = req.query.get("status")
@@ -1633,7 +1650,8 @@ class CoperniqAPI:
             },
         )
 
-    # ----- calls and notes -------------------------------------------------------------------------
+    # ----- calls and notes
+    # -------------------------------------------------------------------------
     def list_calls(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
         ptype, pid, _ = self._parent(coll, record_id)
         return ApiResponse(
@@ -1726,7 +1744,8 @@ class CoperniqAPI:
             self.db.put("notes", rec)
         return ApiResponse(201, {k: rec[k] for k in ("id", "note", "createdAt", "updatedAt")})
 
-    # ----- users, teams, roles, properties, catalog ------------------------------------------------
+    # ----- users, teams, roles, properties, catalog
+    # ------------------------------------------------
     def list_users(self, req: ApiRequest) -> ApiResponse:
         q = req.query
         users = self.db.all("users")
@@ -1808,8 +1827,3 @@ def _multipart_file(content_type: str, body: bytes) -> tuple[str | None, str | N
             ctype = part.get_content_type() if part.get("content-type") else None
             return part.get_filename(), ctype, payload
     return None
-
-
-def path_matches(pattern: str, path: str) -> bool:
-    """Glob match used by fault injection (`/projects*` matches /projects and /projects/1/files)."""
-    return fnmatch.fnmatchcase(path, pattern)

@@ -2,8 +2,9 @@
 
 openapi-core is imported lazily (it is a test dependency) and the spec is loaded once per process.
 
-Where the spec is broken or contradicts itself the checker is told so here, explicitly, in SPEC_PATCHES
-and UNDECLARED_ERROR_STATUSES; each entry cites the spec location and what the API most plausibly does.
+Where the spec is broken or contradicts itself the checker is told so here, explicitly, in
+SPEC_PATCHES and UNDECLARED_ERROR_STATUSES; each entry cites the spec location and what the API
+most plausibly does.
 Everything else is checked as written.
 """
 
@@ -19,12 +20,13 @@ from typing import Any
 SPEC_PATH = Path(__file__).resolve().parents[3] / "spec" / "coperniq-openapi.yaml"
 SERVER_URL = "https://api.coperniq.io"  # servers[0] is https://api.coperniq.io/v1
 
-# Statuses the API answers (COPERNIQ_NOTES.md, "Errors" and "Limits") that many operations do not declare:
-# 429 is declared on one operation only (POST /work-orders/{workOrderId}/notes) although every call is rate
-# limited; 401 is missing on /users, /teams, /roles, /properties, /workflows and the file operations; 400 is
-# missing on list operations whose query parameters can be invalid (GET /projects?page=0); 404 is missing on
-# GET /projects/{projectId}/forms; 413 is what the gateway answers above the upload limit; 5xx are never
-# declared on most operations. Such answers are accepted when their body is the documented error shape.
+# Statuses the API answers (COPERNIQ_NOTES.md, "Errors" and "Limits") that many operations do not
+# declare: 429 is declared on one operation only (POST /work-orders/{workOrderId}/notes) although
+# every call is rate limited; 401 is missing on /users, /teams, /roles, /properties, /workflows and
+# the file operations; 400 is missing on list operations whose query parameters can be invalid (GET
+# /projects?page=0); 404 is missing on GET /projects/{projectId}/forms; 413 is what the gateway
+# answers above the upload limit; 5xx are never declared on most operations. Such answers are
+# accepted when their body is the documented error shape.
 UNDECLARED_ERROR_STATUSES = {400, 401, 403, 404, 413, 429, 500, 502, 503, 504}
 ERROR_BODY_SCHEMA = {
     "type": "object",
@@ -38,10 +40,11 @@ ERROR_BODY_SCHEMA = {
 
 
 def _relax_error_codes(spec: dict[str, Any]) -> None:
-    # components.schemas.*ResponsesContentApplicationJsonSchemaCode: each operation's error `code` is an enum
-    # of one value shared by all its error statuses, e.g. GET /projects/{projectId} answers 401 with code
-    # enum [NOT_FOUND] and POST /projects answers 400 with code enum [UNAUTHORIZED]. The codes are plainly
-    # per-status in the real API (UNAUTHORIZED, NOT_FOUND, RATE_LIMIT_EXCEEDED, ...): treat code as a string.
+    # components.schemas.*ResponsesContentApplicationJsonSchemaCode: each operation's error `code`
+    # is an enum of one value shared by all its error statuses, e.g. GET /projects/{projectId}
+    # answers 401 with code enum [NOT_FOUND] and POST /projects answers 400 with code enum
+    # [UNAUTHORIZED]. The codes are plainly per-status in the real API (UNAUTHORIZED, NOT_FOUND,
+    # RATE_LIMIT_EXCEEDED, ...): treat code as a string.
     for name, schema in spec["components"]["schemas"].items():
         if name.endswith("SchemaCode") and "enum" in schema:
             schema.pop("enum")
@@ -49,9 +52,10 @@ def _relax_error_codes(spec: dict[str, Any]) -> None:
 
 
 def _nullable_sla(spec: dict[str, Any]) -> None:
-    # components.schemas.ProjectPhase / ProjectStage (and the ProjectWithPhaseInstances* copies) type redSla
-    # and yellowSla as plain integers, yet WorkflowPhasesItems and PhaseTemplateSummary declare the same SLA
-    # numbers nullable: a phase without an SLA plainly reads null on the project too.
+    # components.schemas.ProjectPhase / ProjectStage (and the ProjectWithPhaseInstances* copies)
+    # type redSla and yellowSla as plain integers, yet WorkflowPhasesItems and PhaseTemplateSummary
+    # declare the same SLA numbers nullable: a phase without an SLA plainly reads null on the
+    # project too.
     for name in (
         "ProjectPhase",
         "ProjectStage",
@@ -64,8 +68,9 @@ def _nullable_sla(spec: dict[str, Any]) -> None:
 
 
 def _partial_opportunity_patch(spec: dict[str, Any]) -> None:
-    # paths./opportunities/{opportunityId}.patch.requestBody reuses OpportunityUpsert, which requires title,
-    # address and trades; PATCH /projects and /accounts use partial *Update schemas. A PATCH is partial.
+    # paths./opportunities/{opportunityId}.patch.requestBody reuses OpportunityUpsert, which
+    # requires title, address and trades; PATCH /projects and /accounts use partial *Update schemas.
+    # A PATCH is partial.
     op = spec["paths"]["/opportunities/{opportunityId}"]["patch"]
     media = op["requestBody"]["content"]["application/json"]
     ref = media["schema"].get("$ref", "")
@@ -79,8 +84,9 @@ def _partial_opportunity_patch(spec: dict[str, Any]) -> None:
 
 
 def _id_fields_accept_integers(spec: dict[str, Any]) -> None:
-    # components.schemas.ProjectCreate.accountId/workflowId and ProjectUpdate.workflowId are typed string while
-    # every record (Project.accountId, Project.workflowId, OpportunityUpsert.workflowId) carries integer ids.
+    # components.schemas.ProjectCreate.accountId/workflowId and ProjectUpdate.workflowId are typed
+    # string while every record (Project.accountId, Project.workflowId,
+    # OpportunityUpsert.workflowId) carries integer ids.
     for name in ("ProjectCreate", "ProjectUpdate"):
         props = spec["components"]["schemas"][name]["properties"]
         for key in ("accountId", "workflowId"):
@@ -89,9 +95,9 @@ def _id_fields_accept_integers(spec: dict[str, Any]) -> None:
 
 
 def _nullable_form_assignee(spec: dict[str, Any]) -> None:
-    # components.schemas.Form / FormDetail / OpportunityForm .assignee is a plain UserSummary, yet a form in
-    # status UNASSIGNED has nobody assigned; WorkOrder.assignee is declared oneOf [object, null] for the
-    # same situation. The API plausibly answers null.
+    # components.schemas.Form / FormDetail / OpportunityForm .assignee is a plain UserSummary, yet a
+    # form in status UNASSIGNED has nobody assigned; WorkOrder.assignee is declared oneOf [object,
+    # null] for the same situation. The API plausibly answers null.
     for name in ("Form", "FormDetail", "OpportunityForm"):
         props = spec["components"]["schemas"][name]["properties"]
         props["assignee"] = {"oneOf": [props["assignee"], {"type": "null"}]}
@@ -160,7 +166,7 @@ class ConformanceChecker:
         return r
 
     def declared_statuses(self, method: str, path: str) -> set[str] | None:
-        """Statuses the spec declares for the operation at a concrete path (None: unknown operation)."""
+        """Statuses declared for the operation at a concrete path (None: unknown operation)."""
         template = self.find_template(path)
         if template is None:
             return None
@@ -209,8 +215,9 @@ class ConformanceChecker:
         multipart = (content_type or "").lower().startswith("multipart/form-data")
         for err in self.openapi.iter_request_errors(req):
             if multipart and "body" in type(err).__name__.lower():
-                # openapi-core decodes multipart parts to bytes and then rejects them against
-                # `type: string, format: binary` (FileUploadRequest.file); the part is checked below instead.
+                # openapi-core decodes multipart parts to bytes and then rejects them against `type:
+                # string, format: binary` (FileUploadRequest.file); the part is checked below
+                # instead.
                 continue
             errors.append(f"{where}: request: {_describe(err)}")
         if multipart:

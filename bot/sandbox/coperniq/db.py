@@ -1,4 +1,4 @@
-"""The sandbox's records: one SQLite table of JSON documents keyed by (collection, id), thread-safe."""
+"""The sandbox's records: JSON documents in SQLite keyed by (collection, id), thread-safe."""
 
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 class RecordDB:
     """JSON records in SQLite (in memory when no path is given) with a parsed in-memory index.
 
-    SQLite is the store; reads are served from a per-collection dict of parsed records so that list pages
-    over thousands of records stay fast. Internal keys start with `_`.
+    SQLite is the store; reads are served from a per-collection dict of parsed records so that
+    list pages over thousands of records stay fast. Internal keys start with `_`.
     """
 
     def __init__(self, path: str | Path | None = None) -> None:
         target = str(path) if path else ":memory:"
-        # One connection shared by the server's threads, serialised by a lock: simple and fast enough
-        # for a local sandbox.
+        # One connection shared by the server's threads, serialised by a lock: simple and fast
+        # enough for a local sandbox.
         self._conn = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
         self._cache: dict[str, dict[int, dict[str, Any]]] = {}

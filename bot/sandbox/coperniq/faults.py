@@ -1,4 +1,4 @@
-"""Fault injection: latency, error statuses and held-then-dropped connections, per path glob and method."""
+"""Fault injection: latency, error statuses and held-then-dropped connections, per path glob."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Deterministic seed data for a Texas solar + HVAC contractor: the same (seed, sizes, today) gives the same data.
+"""Deterministic seed data for a Texas solar + HVAC contractor.
 
-Records are stored as the API renders them plus internal keys starting with `_` (parent links, phase start
-dates); `timeInStageDays`, `slaStatus` and absolute download URLs are computed when a record is served.
+The same (seed, sizes, today) gives the same data. Records are stored as the API renders them plus
+internal keys starting with `_` (parent links, phase start dates); `timeInStageDays`, `slaStatus`
+and absolute download URLs are computed when a record is served.
 """
 
 from __future__ import annotations
@@ -187,7 +188,8 @@ TEAMS = [
     (304, "Sales", [(1008, True), (1009, False)]),
 ]
 
-# Workflow id -> (name, trades, legacy stage engine?, phases [(template id, name, type, yellow, red)])
+# Workflow id -> (name, trades, legacy stage engine?, phases [(template id, name, type, yellow,
+# red)])
 WORKFLOWS: dict[
     int, tuple[str, list[str], bool, list[tuple[int, str, str, int | None, int | None]]]
 ] = {
@@ -265,7 +267,8 @@ WORKFLOWS: dict[
 }
 PROJECT_WORKFLOW_WEIGHTS = [(11, 40), (12, 20), (13, 20), (14, 10), (15, 10)]
 
-# Form template id -> (name, phase template id, fields [(name, type)]); columnId = template id * 10 + position.
+# Form template id -> (name, phase template id, fields [(name, type)]); columnId = template id * 10
+# + position.
 FORM_TEMPLATES: dict[int, tuple[str, int, list[tuple[str, str]]]] = {
     3001: (
         "Site Survey Checklist",
@@ -551,7 +554,8 @@ def generate(
             "street": street,
             "address": f"{street}, {city}, TX {zipcode}",
             "phone": _phone(rng, rng.choice(areas)),
-            "email": f"{first.lower()}.{last.lower()}{rng.randint(1, 99)}@example.{rng.choice(['com', 'net', 'org'])}",
+            "email": f"{first.lower()}.{last.lower()}{rng.randint(1, 99)}@example."
+            + rng.choice(["com", "net", "org"]),
             "lat": round(lat + rng.uniform(-0.15, 0.15), 5),
             "lng": round(lng + rng.uniform(-0.15, 0.15), 5),
         }
@@ -629,7 +633,8 @@ def generate(
         )
         band = "normal"
         if status == "ACTIVE":
-            # Deterministic quotas so even small sandboxes have both bands: ~5% past yellow, ~2.5% past red.
+            # Deterministic quotas so even small sandboxes have both bands: ~5% past yellow, ~2.5%
+            # past red.
             if active_index % 40 == 11:
                 band = "red"
             elif active_index % 20 == 3:
@@ -907,7 +912,8 @@ def generate(
         for _ in range(prng.randint(0, 2)):
             file_counter += 1
             out["files"].append(_file(ids, prng, "project", pid, proj["createdAt"], file_counter))
-        # Forms: one for the current phase (when a template exists) and sometimes one of another phase.
+        # Forms: one for the current phase (when a template exists) and sometimes one of another
+        # phase.
         tids = [
             t for t, (_, ptid, _) in FORM_TEMPLATES.items() if any(ph[0] == ptid for ph in phases)
         ]
@@ -950,7 +956,7 @@ def generate(
             due = issued + timedelta(days=rng.choice([15, 30]))
         elif status == "DRAFT":
             due = today + timedelta(days=rng.randint(5, 45))
-        else:  # SENT / PARTIALLY_PAID: due dates on both sides of today (SENT past due is not flipped)
+        else:  # SENT / PARTIALLY_PAID: due on both sides of today (SENT past due is not flipped)
             due = today + timedelta(days=rng.randint(-60, 45))
         paid = {"PAID": amount, "PARTIALLY_PAID": round(amount * rng.uniform(0.1, 0.9), 2)}.get(
             status, 0.0
@@ -966,7 +972,8 @@ def generate(
             {
                 "id": ids.take("invoice", 300001),
                 "uid": 1001 + i,
-                "description": f"{'Deposit' if amount < proj['value'] * 0.45 else 'Final'} invoice - {proj['title']}",
+                "description": ("Deposit" if amount < proj["value"] * 0.45 else "Final")
+                + f" invoice - {proj['title']}",
                 "type": "INVOICE",
                 "status": status,
                 "basedOnId": None,

@@ -1,4 +1,4 @@
-"""CoperniqSandbox: the stateful local Coperniq API on loopback (threaded stdlib HTTP server over SQLite)."""
+"""CoperniqSandbox: the stateful local Coperniq API on loopback (threaded HTTP over SQLite)."""
 
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class CoperniqSandbox:
-    """A seeded, stateful Coperniq API on 127.0.0.1 with auth, pagination, budget and fault injection."""
+    """A seeded, stateful Coperniq API on 127.0.0.1: auth, pagination, budget, faults."""
 
     def __init__(
         self,
@@ -210,9 +210,13 @@ class CoperniqSandbox:
             self._checker = get_checker()
 
     def __repr__(self) -> str:
-        return f"CoperniqSandbox(base_url={self.base_url!r}, projects={self.projects}, invoices={self.invoices})"
+        return (
+            f"CoperniqSandbox(base_url={self.base_url!r}, projects={self.projects}, "
+            f"invoices={self.invoices})"
+        )
 
-    # ----- lifecycle -------------------------------------------------------------------------------
+    # ----- lifecycle
+    # -------------------------------------------------------------------------------
     def _seed(self) -> None:
         data = seeddata.generate(
             seed=self.seed, projects=self.projects, invoices=self.invoices, today=self.api.today()
@@ -275,7 +279,8 @@ class CoperniqSandbox:
     def __exit__(self, *exc: Any) -> None:
         self.stop()
 
-    # ----- faults ----------------------------------------------------------------------------------
+    # ----- faults
+    # ----------------------------------------------------------------------------------
     def inject(
         self,
         path: str = "*",
@@ -289,8 +294,8 @@ class CoperniqSandbox:
     ) -> Fault:
         """Inject a fault for requests whose path (relative to /v1) matches the glob.
 
-        `timeout=True` holds the request DEFAULT_TIMEOUT_HOLD seconds (a number sets the hold) and then drops
-        the connection without answering; `times=None` applies until clear_faults().
+        `timeout=True` holds the request DEFAULT_TIMEOUT_HOLD seconds (a number sets the hold) and
+        then drops the connection without answering; `times=None` applies until clear_faults().
         """
         hold = None
         if timeout is not False and timeout is not None:
@@ -312,7 +317,8 @@ class CoperniqSandbox:
         """Remove every injected fault."""
         self.faults.clear()
 
-    # ----- observation -----------------------------------------------------------------------------
+    # ----- observation
+    # -----------------------------------------------------------------------------
     @property
     def requests(self) -> list[RecordedRequest]:
         """A snapshot of the requests received so far."""
@@ -343,7 +349,8 @@ class CoperniqSandbox:
         """Count n requests against the budget without sending them."""
         self.budget.add(n)
 
-    # ----- direct data access (tests) --------------------------------------------------------------
+    # ----- direct data access (tests)
+    # --------------------------------------------------------------
     @staticmethod
     def _coll(collection: str) -> str:
         return ALIASES.get(collection, collection)
@@ -371,7 +378,7 @@ class CoperniqSandbox:
         ]
 
     def find(self, collection: str, **match: Any) -> list[dict[str, Any]]:
-        """Rendered records whose fields equal the given values (`phase__slaStatus="VIOLATED"` for nesting)."""
+        """Rendered records whose fields equal the values (`phase__slaStatus="VIOLATED"` nests)."""
         out = []
         for rec in self.all(collection):
             ok = True
@@ -387,7 +394,7 @@ class CoperniqSandbox:
         return out
 
     def put(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
-        """Insert or replace a record directly (no id: a new one is assigned); returns it rendered."""
+        """Insert or replace a record directly (no id: one is assigned); returns it rendered."""
         coll = self._coll(collection)
         rec = copy.deepcopy(record)
         with self.api._lock:
@@ -452,7 +459,7 @@ class CoperniqSandbox:
         name: str | None = None,
         time_in_stage_days: int | None = None,
     ) -> dict[str, Any]:
-        """Move a project to a phase of its workflow (by template id or name) and/or set its days in phase."""
+        """Move a project to a phase (template id or name) and/or set its days in the phase."""
         with self.api._lock:
             rec = self.db.get("projects", int(project_id))
             if rec is None:
@@ -517,7 +524,7 @@ class CoperniqSandbox:
         return self.get("projects", project_id) or rec
 
     def pay_invoice(self, invoice_id: int, amount: float | None = None) -> dict[str, Any]:
-        """Record a payment (the full balance when amount is None); status becomes PAID or PARTIALLY_PAID."""
+        """Record a payment (None: the full balance); status becomes PAID or PARTIALLY_PAID."""
         with self.api._lock:
             rec = self.db.get("invoices", int(invoice_id))
             if rec is None:
@@ -551,7 +558,8 @@ class CoperniqSandbox:
         """The bytes of an uploaded file (None for seeded/URL files)."""
         return self.db.get_blob(int(file_id))
 
-    # ----- request handling ------------------------------------------------------------------------
+    # ----- request handling
+    # ------------------------------------------------------------------------
     def _record(self, rec: RecordedRequest, errors: list[str]) -> None:
         with self._rec_lock:
             self._requests.append(rec)
@@ -621,9 +629,8 @@ class CoperniqSandbox:
             else:
                 body_value = raw
 
-        def check(
-            resp: ApiResponse | None, template: str | None, check_response: bool = True
-        ) -> list[str]:
+        def check(resp: ApiResponse | None) -> list[str]:
+            """Spec violations of this exchange (resp None: the request alone)."""
             if self._checker is None:
                 return []
             return self._checker.check(
@@ -633,7 +640,7 @@ class CoperniqSandbox:
                 headers=headers,
                 body=raw,
                 content_type=content_type,
-                response=resp if check_response else None,
+                response=resp,
             )
 
         if self._sleep(self.latency):
@@ -645,7 +652,7 @@ class CoperniqSandbox:
             if fault.timeout is not None:
                 self._record(
                     RecordedRequest(method, rel, recorded_query, headers, body_value, 0),
-                    check(None, None, check_response=False),
+                    check(None),
                 )
                 self._sleep(fault.timeout)
                 return self._drop(h)
@@ -667,7 +674,7 @@ class CoperniqSandbox:
                 # Injected answers are deliberate: the request is still checked, the answer is not.
                 self._record(
                     RecordedRequest(method, rel, recorded_query, headers, body_value, resp.status),
-                    check(resp, None, check_response=False),
+                    check(None),
                 )
                 self._send(h, resp, rate=True)
                 return None
@@ -677,9 +684,7 @@ class CoperniqSandbox:
             resp = ApiResponse(
                 401, {"message": "Invalid or missing API key", "code": "UNAUTHORIZED"}
             )
-            self._finish(
-                h, resp, method, rel, recorded_query, headers, body_value, check(resp, None)
-            )
+            self._finish(h, resp, method, rel, recorded_query, headers, body_value, check(resp))
             return None
         allowed, remaining = self.budget.consume()
         if not allowed:
@@ -698,7 +703,7 @@ class CoperniqSandbox:
                 recorded_query,
                 headers,
                 body_value,
-                check(resp, None),
+                check(resp),
                 remaining=0,
             )
             return None
@@ -719,7 +724,7 @@ class CoperniqSandbox:
                 recorded_query,
                 headers,
                 body_value,
-                check(resp, None),
+                check(resp),
                 remaining=remaining,
             )
             return None
@@ -733,17 +738,11 @@ class CoperniqSandbox:
             json=json_body,
         )
         try:
-            resp, template = self.api.handle(req)
-        except ApiError as exc:  # pragma: no cover - handle() converts these already
-            resp, template = ApiResponse(exc.status, exc.body()), None
+            resp, _template = self.api.handle(req)
         except Exception:
             log.exception("sandbox handler failed for %s %s", method, rel)
-            resp, template = (
-                ApiResponse(
-                    500, {"message": "Internal server error", "code": "INTERNAL_SERVER_ERROR"}
-                ),
-                None,
-            )
+            body = {"message": "Internal server error", "code": "INTERNAL_SERVER_ERROR"}
+            resp = ApiResponse(500, body)
         self._finish(
             h,
             resp,
@@ -752,7 +751,7 @@ class CoperniqSandbox:
             recorded_query,
             headers,
             body_value,
-            check(resp, template),
+            check(resp),
             remaining=remaining,
         )
         return None
