@@ -177,6 +177,19 @@ def _slack_files(client: WebClient, data: dict[str, Any], meta: dict[str, Any]) 
     return out
 
 
+def _already_on_field(coperniq: CoperniqClient, form_id: int, column_id: int, name: str) -> bool:
+    """Whether the FILE field already holds a file of that name (after an unknown outcome)."""
+    try:
+        detail = coperniq.forms.get(form_id)
+    except CoperniqError:
+        return False
+    for group in detail.get("formLayouts") or []:
+        for prop in group.get("properties") or group.get("fields") or []:
+            if prop.get("columnId") == column_id and isinstance(prop.get("value"), list):
+                return any(isinstance(v, dict) and v.get("name") == name for v in prop["value"])
+    return False
+
+
 def _attach_one(
     client: WebClient,
     coperniq: CoperniqClient,
@@ -198,6 +211,16 @@ def _attach_one(
     if claim.verdict == "pending":
         return "failed", "it is being attached by another request right now."
     name = str(file.get("name") or file["id"])
+    if claim.verdict == "retry_unknown" and _already_on_field(coperniq, form_id, column_id, name):
+        # The earlier attach timed out after Coperniq took it: do not attach a second copy.
+        submissions.finish(
+            db,
+            key,
+            record_type="form",
+            record_id=form_id,
+            detail={"slack_file": file["id"], "found": True},
+        )
+        return "already", None
     try:
         url = file.get("url_private_download")
         if not url:

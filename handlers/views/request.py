@@ -83,17 +83,17 @@ def cached_trades(db: Any, now: datetime) -> list[str] | None:
     return None
 
 
-def load_trades(coperniq: CoperniqClient, db: Any, now: datetime) -> tuple[list[str], str | None]:
-    """The trades Coperniq knows (cached), else the configured list with a note why."""
+def load_trades(coperniq: CoperniqClient, db: Any, now: datetime) -> list[str]:
+    """The trades Coperniq knows (cached for a few hours), else the configured fallback list."""
     try:
         trades = trades_from_properties(coperniq.properties.list("opportunity"))
     except CoperniqError as exc:
-        log.warning("Could not load trades: %r", exc)
-        return list(DEFAULT_TRADES), None
+        log.warning("Could not load trades, using the fallback list: %r", exc)
+        return list(DEFAULT_TRADES)
     if not trades:
-        return list(DEFAULT_TRADES), None
+        return list(DEFAULT_TRADES)
     kv_set(db, TRADES_KEY, json.dumps({"at": now.isoformat(), "trades": trades}), now)
-    return trades, None
+    return trades
 
 
 def open_request_modal(
@@ -116,7 +116,7 @@ def open_request_modal(
     )
     if opened is None:
         return
-    trades, _ = load_trades(interactive(context), db, now)
+    trades = load_trades(interactive(context), db, now)
     update_view(client, opened["id"], build_request_modal(meta, trades), opened.get("hash"))
 
 

@@ -150,3 +150,17 @@ def test_a_repeated_call_submission_logs_once(slack):
     answer = resubmit(slack, view, CALL)
     assert "already logged" in str(answer["view"]["blocks"])
     assert len(writes(slack, "POST", f"/projects/{project['id']}/calls")) == 1
+
+
+def test_when_the_bot_is_not_in_the_channel_the_confirmation_goes_to_a_dm(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    slack.fake_slack.fail("chat.postMessage", "not_in_channel", times=1)
+    submit(slack, view, CALL)
+    dm = slack.wait_until(
+        lambda: [
+            c for c in slack.fake_slack.calls_to("chat.postMessage") if c.get("channel") == USER
+        ]
+    )
+    assert "can't post in" in dm[0]["text"] and f"#{project['number']}" in dm[0]["text"]
+    assert len(writes(slack, "POST", f"/projects/{project['id']}/calls")) == 1

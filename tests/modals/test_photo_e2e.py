@@ -249,3 +249,29 @@ def test_a_photo_command_with_a_project_number_shows_its_forms(slack):
     assert str(form["id"]) in [
         o["value"] for o in _input(view, Block.PHOTO_FORM)["element"]["options"]
     ]
+
+
+def test_after_an_attach_timed_out_the_retry_does_not_attach_a_second_copy(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    files = [slack.fake_slack.add_file(JPEG, "timed.jpg")]
+    values = {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files}
+    slack.sandbox.inject(
+        path=f"/forms/{form['id']}/fields/file-from-url", method="POST", timeout=1.0, times=1
+    )
+    submit(slack, view, values)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=15)
+    assert "1 failed" in posts_to(slack, CHANNEL)[0]["text"]
+    # Coperniq did attach it before the connection dropped.
+    stored = slack.sandbox.raw("forms", form["id"])
+    for group in stored["formLayouts"]:
+        for prop in group["properties"]:
+            if prop["columnId"] == field["columnId"]:
+                prop["value"] = (prop.get("value") or []) + [
+                    {"id": 1, "name": "timed.jpg", "downloadUrl": "http://x/1", "metaData": {}}
+                ]
+    slack.sandbox.put("forms", stored)
+    resubmit(slack, view, values)
+    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=10)
+    assert "already there" in str(posts_to(slack, CHANNEL)[1]["blocks"])
+    assert [a.status for a in _attaches(slack, form["id"])] == [0]
