@@ -155,6 +155,30 @@ def _person(user: Mapping[str, Any] | None) -> str:
     return name or user.get("email") or f"user {user.get('id')}"
 
 
+def _form_alert(
+    project: Mapping[str, Any], level: str, form: Mapping[str, Any]
+) -> FormAlert | None:
+    if form.get("status") in CLOSED_FORM_STATUSES or form.get("isCompleted") is True:
+        return None
+    if not form_in_phase(form, project):
+        return None
+    ph = current_phase(project) or {}
+    return FormAlert(
+        level=level,
+        project_id=int(project["id"]),
+        project_number=str(project.get("number") or project["id"]),
+        project_title=project.get("title") or "(untitled)",
+        phase=ph.get("name") or "(unnamed phase)",
+        days=int(ph.get("timeInStageDays") or 0),
+        yellow_sla=_threshold(ph.get("yellowSla")),
+        red_sla=_threshold(ph.get("redSla")),
+        form_id=int(form["id"]),
+        form_name=form.get("name") or f"form {form['id']}",
+        assignee=_person(form.get("assignee")),
+        status=str(form.get("status") or "UNKNOWN"),
+    )
+
+
 def select(
     projects: Iterable[Mapping[str, Any]],
     forms_by_project: Mapping[int, list[Mapping[str, Any]]],
@@ -169,31 +193,18 @@ def select(
     del now, tz
     out: list[FormAlert] = []
     for project, level in at_risk(projects):
-        forms = forms_by_project.get(int(project["id"]))
+        forms = forms_by_project.get(int(project.get("id") or 0))
         if forms is None:
             continue
-        ph = current_phase(project) or {}
         for form in forms:
-            if form.get("status") in CLOSED_FORM_STATUSES or form.get("isCompleted") is True:
+            try:
+                alert = _form_alert(project, level, form)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                # One malformed form must not hide the others.
+                log.exception("skipping form %r of project %r", form.get("id"), project.get("id"))
                 continue
-            if not form_in_phase(form, project):
-                continue
-            out.append(
-                FormAlert(
-                    level=level,
-                    project_id=int(project["id"]),
-                    project_number=str(project.get("number") or project["id"]),
-                    project_title=project.get("title") or "(untitled)",
-                    phase=ph.get("name") or "(unnamed phase)",
-                    days=int(ph.get("timeInStageDays") or 0),
-                    yellow_sla=_threshold(ph.get("yellowSla")),
-                    red_sla=_threshold(ph.get("redSla")),
-                    form_id=int(form["id"]),
-                    form_name=form.get("name") or f"form {form['id']}",
-                    assignee=_person(form.get("assignee")),
-                    status=str(form.get("status") or "UNKNOWN"),
-                )
-            )
+            if alert is not None:
+                out.append(alert)
     out.sort(
         key=lambda a: (-LEVEL_RANK[a.level], -a.days, a.project_number, a.form_name, a.form_id)
     )

@@ -109,41 +109,50 @@ def balance_of(inv: dict[str, Any]) -> float:
     return round(float(inv.get("amount") or 0) - float(inv.get("amountPaid") or 0), 2)
 
 
+def _overdue(inv: dict[str, Any], today: date, tz: ZoneInfo) -> OverdueInvoice | None:
+    if inv.get("status") not in OPEN_STATUSES or inv.get("isArchived"):
+        return None
+    due = due_date(inv.get("dueDate"), tz)
+    if due is None or due >= today:
+        return None
+    balance = balance_of(inv)
+    if balance <= 0:
+        return None
+    days = (today - due).days
+    account = inv.get("account") or {}
+    record = inv.get("record") or {}
+    project = " ".join(
+        p
+        for p in (f"#{record['uid']}" if record.get("uid") else "", record.get("title") or "")
+        if p
+    )
+    return OverdueInvoice(
+        id=int(inv["id"]),
+        uid=str(inv.get("uid") or inv["id"]),
+        client=account.get("title") or record.get("title") or "(no client)",
+        project=project,
+        record_id=record.get("id"),
+        account_id=account.get("id"),
+        balance=balance,
+        due=due,
+        days=days,
+        bucket=bucket_for(days),
+    )
+
+
 def select(invoices: Iterable[dict[str, Any]], now: datetime, tz: ZoneInfo) -> list[OverdueInvoice]:
     """The overdue invoices at `now`, largest balance first."""
     today = common.local_today(now, tz)
     out: list[OverdueInvoice] = []
     for inv in invoices:
-        if inv.get("status") not in OPEN_STATUSES or inv.get("isArchived"):
+        try:
+            hit = _overdue(inv, today, tz)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # One malformed invoice must not hide the others.
+            log.exception("skipping invoice %r: unexpected shape", inv.get("id"))
             continue
-        due = due_date(inv.get("dueDate"), tz)
-        if due is None or due >= today:
-            continue
-        balance = balance_of(inv)
-        if balance <= 0:
-            continue
-        days = (today - due).days
-        account = inv.get("account") or {}
-        record = inv.get("record") or {}
-        project = " ".join(
-            p
-            for p in (f"#{record['uid']}" if record.get("uid") else "", record.get("title") or "")
-            if p
-        )
-        out.append(
-            OverdueInvoice(
-                id=int(inv["id"]),
-                uid=str(inv.get("uid") or inv["id"]),
-                client=account.get("title") or record.get("title") or "(no client)",
-                project=project,
-                record_id=record.get("id"),
-                account_id=account.get("id"),
-                balance=balance,
-                due=due,
-                days=days,
-                bucket=bucket_for(days),
-            )
-        )
+        if hit is not None:
+            out.append(hit)
     out.sort(key=lambda i: (-i.balance, -i.days, i.id))
     return out
 

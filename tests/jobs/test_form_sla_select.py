@@ -158,3 +158,8 @@ def test_phase_key_changes_with_the_phase_instance() -> None:
     b["phase"]["instanceId"] += 1
     assert fs.phase_key(a) != fs.phase_key(b)
     assert fs.phase_key(project(9, legacy=True)) == "stage:501"
+
+
+def test_a_malformed_form_is_skipped_and_the_others_still_alert() -> None:
+    broken = {"status": "ASSIGNED", "phaseId": 501}  # no id
+    assert levels([project(20)], {10: [broken, form(2)]}) == ["red"]

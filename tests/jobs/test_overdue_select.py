@@ -148,3 +148,8 @@ def test_largest_balance_first_and_aging_sums() -> None:
     assert [i.id for i in overdue] == [2, 3, 1]
     buckets = {b["bucket"]: (b["count"], b["sum"]) for b in oi.aging(overdue)}
     assert buckets == {"1-30": (2, 350.5), "31-60": (0, 0.0), "61-90": (1, 5000.0), "90+": (0, 0.0)}
+
+
+def test_a_malformed_invoice_is_skipped_and_the_others_still_count() -> None:
+    broken = inv(id=None, amount="lots")
+    assert [i.id for i in oi.select([broken, inv(id=2)], local(2026, 12, 1), CHICAGO)] == [2]
