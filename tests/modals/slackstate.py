@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import Block as SdkBlock
 from slack_sdk.models.views import View
 
 from bot.blocks.common import base_id
+from tests.slack.limits import assert_slack_limits
 
 
 def _element_state(el: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -79,6 +80,7 @@ def fill(
 
 def check_view(view: dict[str, Any]) -> None:
     """Raise when a modal breaks Slack's limits (title ≤ 24, ≤ 100 blocks, options...)."""
+    assert_slack_limits(view)  # the team's shared check (unique block ids, options, metadata...)
     assert len(view["title"]["text"]) <= 24
     assert len(view["blocks"]) <= 100
     View(**copy.deepcopy(view)).validate_json()
@@ -90,6 +92,7 @@ def check_view(view: dict[str, Any]) -> None:
 
 def check_message(msg: dict[str, Any]) -> None:
     """Raise when a message breaks Slack's limits (≤ 50 blocks, text fallback present)."""
+    assert_slack_limits(msg)
     assert msg.get("text"), "a message needs a plain text fallback"
     assert len(msg.get("blocks") or []) <= 50
     for block in msg.get("blocks") or []:
