@@ -18,7 +18,6 @@ from bot.ids import Callback
 APP_NAME = "Coperniq"
 EVENTS_PATH = "/slack/events"
 SHORTCUT_NAME = "Attach to Coperniq form"
-COMMAND_DESCRIPTION = "Coperniq: new request, log a call, attach photos, find records"
 
 # Every bot scope, with why the bot needs it. Nothing else is requested.
 BASE_SCOPES: dict[str, str] = {
@@ -79,14 +78,19 @@ def bot_events() -> list[str]:
     return events
 
 
+def command_description(modules: list[Any]) -> str:
+    """The slash command's one-line description, from the router's table."""
+    return "Coperniq from Slack: " + ", ".join(m.NAME for m in modules)
+
+
 def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[str, Any]:
     """The app manifest; HTTP request URLs under `url` when given, else Socket Mode."""
-    from handlers.commands import usage_hint
+    from handlers.commands import available_subcommands, usage_hint
 
     request_url = f"{url.rstrip('/')}{EVENTS_PATH}" if url else None
     slash: dict[str, Any] = {
         "command": command,
-        "description": COMMAND_DESCRIPTION,
+        "description": command_description(available_subcommands()),
         "usage_hint": usage_hint(),
         "should_escape": False,
     }

@@ -30,12 +30,13 @@ def test_socket_mode_manifest_has_no_urls() -> None:
     assert "url" not in manifest["features"]["slash_commands"][0]
 
 
-def test_the_usage_hint_names_every_available_subcommand() -> None:
+def test_the_usage_hint_and_description_name_every_subcommand() -> None:
     from handlers.commands import available_subcommands
 
-    hint = build_manifest("/cq")["features"]["slash_commands"][0]["usage_hint"]
+    command = build_manifest("/cq")["features"]["slash_commands"][0]
     for module in available_subcommands():
-        assert module.NAME in hint
+        assert module.NAME in command["usage_hint"]
+        assert module.NAME in command["description"]
 
 
 def test_scopes_are_only_those_the_features_need() -> None:
