@@ -57,6 +57,11 @@ def test_every_collection_read_conforms(checked: CoperniqSandbox, capi: httpx.Cl
         "/roles",
         "/properties",
         "/properties?record_type=project",
+        f"/projects/{p['id']}/notes",
+        f"/opportunities/{opp}/notes",
+        f"/accounts/{acc}/notes",
+        f"/opportunities/{opp}/forms",
+        "/catalog-items",
     ]
     for path in paths:
         assert capi.get(path).status_code == 200, path
@@ -157,3 +162,23 @@ def test_literal_paths_win_over_templates() -> None:
     assert checker.find_template("/v1/projects/search") == "/projects/search"
     assert checker.find_template("/v1/work-orders/templates") == "/work-orders/templates"
     assert checker.find_template("/v1/projects/12") == "/projects/{projectId}"
+
+
+def test_writes_on_opportunities_and_accounts_conform(
+    checked: CoperniqSandbox, capi: httpx.Client
+) -> None:
+    opp, acc = checked.all("opportunities")[0]["id"], checked.all("accounts")[0]["id"]
+    for kind, rid in (("opportunities", opp), ("accounts", acc)):
+        note = capi.post(f"/{kind}/{rid}/notes", json={"body": "Called back, left voicemail"})
+        assert note.status_code == 201
+        assert capi.get(f"/{kind}/{rid}/notes").json()["totalCount"] == 1
+        wo = capi.post(f"/{kind}/{rid}/work-orders", json={"templateId": 804})
+        assert wo.status_code == 201
+        wid = wo.json()["id"]
+        upd = capi.patch(f"/{kind}/{rid}/work-orders/{wid}", json={"title": "AC tune-up (2 units)"})
+        assert upd.status_code == 200 and upd.json()["title"] == "AC tune-up (2 units)"
+        assert [w["id"] for w in capi.get(f"/{kind}/{rid}/work-orders").json()] == [wid]
+        assert capi.delete(f"/{kind}/{rid}/work-orders/{wid}").status_code == 200
+    upd = capi.patch(f"/accounts/{acc}", json={"accountType": "COMMERCIAL", "primaryPhone": None})
+    assert upd.status_code == 200 and upd.json()["accountType"] == "COMMERCIAL"
+    assert capi.delete(f"/opportunities/{opp}").status_code == 200

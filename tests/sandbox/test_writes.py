@@ -327,3 +327,28 @@ def test_helpers_bump_updated_at(checked: CoperniqSandbox) -> None:
     )
     form = next(f for f in checked.all("forms") if f["status"] != "COMPLETED")
     assert checked.complete_form(form["id"])["isCompleted"] is True
+
+
+def test_chunked_upload_is_read(checked: CoperniqSandbox, capi: httpx.Client) -> None:
+    pid = _project(checked)["id"]
+    boundary = "sandboxboundary"
+    payload = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="meter.jpg"\r\n'
+            f"Content-Type: image/jpeg\r\n\r\n"
+        ).encode()
+        + b"JPEGDATA"
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+
+    def chunks():
+        yield payload[:40]
+        yield payload[40:]
+
+    r = capi.post(
+        f"/projects/{pid}/files/upload",
+        content=chunks(),
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert r.status_code == 200 and r.json()["metaData"]["size"] == 8
+    assert checked.file_content(r.json()["id"]) == b"JPEGDATA"

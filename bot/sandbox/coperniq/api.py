@@ -1717,7 +1717,8 @@ class CoperniqAPI:
                     },
                 }
             )
-        return ApiResponse(200, notes)
+        # ListNotesResponse is an envelope {notes, totalCount}, not a plain array.
+        return ApiResponse(200, {"notes": notes, "totalCount": len(notes)})
 
     def create_note(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
         ptype, pid, _ = self._parent(coll, record_id)

@@ -362,6 +362,17 @@ CATALOG = [
     (1508, "Permit and interconnection fee", None, "FEE-PERMIT", "SERVICE", 450.0, 650.0),
 ]
 
+CATALOG_CODES = {
+    1501: ("ENERGY", "PV_MODULE"),
+    1502: ("ENERGY", "MICROINVERTER"),
+    1503: ("ENERGY", "BATTERY_SYSTEM"),
+    1504: ("MECHANICAL", "AIR_CONDITIONER"),
+    1505: ("MECHANICAL", "AIR_HANDLING_UNIT"),
+    1506: ("ENERGY", "INSTALLATION"),
+    1507: ("MECHANICAL", "REPAIR"),
+    1508: ("ENERGY", "PERMITTING"),
+}
+
 UTILITIES = ["Austin Energy", "Oncor", "CenterPoint", "CPS Energy", "Pedernales Electric", "TNMP"]
 
 
@@ -392,6 +403,17 @@ def catalog_item(cid: int) -> dict[str, Any] | None:
                 "cost": c[5],
                 "price": c[6],
                 "description": None,
+                "catalog": CATALOG_CODES[c[0]][0],
+                # Never "OTHER": it is in both ProductCategory and ServiceCategory, so
+                # CatalogCategoryCode's oneOf rejects it (spec bug).
+                "category": CATALOG_CODES[c[0]][1],
+                "code": None,
+                "image": None,
+                "isArchived": False,
+                "createdById": 1001,
+                "createdAt": None,
+                "updatedAt": None,
+                "preferredVendorId": None,
             }
     return None
 

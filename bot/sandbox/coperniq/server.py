@@ -593,7 +593,15 @@ class CoperniqSandbox:
                 rate=False,
             )
             return
-        raw = h.rfile.read(length) if length else b""
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            raw = _read_chunked(h, MAX_BODY)
+            if raw is None:
+                h.close_connection = True
+                body = {"message": "Request body larger than 10 MB", "code": "PAYLOAD_TOO_LARGE"}
+                self._send(h, ApiResponse(413, body), rate=False)
+                return
+        else:
+            raw = h.rfile.read(length) if length else b""
         content_type = headers.get("content-type", "")
 
         if path.startswith("/_sandbox/files/"):
@@ -807,6 +815,24 @@ class CoperniqSandbox:
                 h.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError, OSError):
             h.close_connection = True
+
+
+def _read_chunked(h: BaseHTTPRequestHandler, limit: int) -> bytes | None:
+    """A chunked request body (None when it exceeds limit)."""
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        size_line = h.rfile.readline(1024)
+        size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
+        if size == 0:
+            while h.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(parts)
+        total += size
+        if total > limit:
+            return None
+        parts.append(h.rfile.read(size))
+        h.rfile.readline(1024)
 
 
 __all__ = ["CoperniqSandbox", "RecordedRequest", "ApiError"]
