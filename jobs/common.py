@@ -251,6 +251,15 @@ def prune_models(db: Database, older_than: datetime) -> None:
     db.execute("delete from kv where key like 'alertmsg:%' and updated_at < ?", [iso(older_than)])
 
 
+def item_state(model: Mapping[str, Any], key: str) -> str | None:
+    """How a posted message shows an item now: 'resolved', 'moved' (listed again later) or None."""
+    if key in model.get("resolved", ()):
+        return "resolved"
+    if key in model.get("moved", ()):
+        return "moved"
+    return None
+
+
 # --- Block Kit helpers -------------------------------------------------------------------------
 
 

@@ -275,11 +275,13 @@ def _sla_text(item: Mapping[str, Any]) -> str:
     return f"{days} (yellow SLA {item['yellow_sla']} d{red})"
 
 
-def _line(item: Mapping[str, Any], resolved: bool, *, link: bool = True) -> str:
+def _line(item: Mapping[str, Any], state: str | None, *, link: bool = True) -> str:
     project = f"#{item['project_number']} {mrkdwn_escape(item['project_title'])}"
     form = mrkdwn_escape(item["form_name"])
-    if resolved:
+    if state == "resolved":
         return f"✅ ~{project} · {form}~ resolved (form done or cancelled, or the project moved on)"
+    if state == "moved":
+        return f"↪ ~{project} · {form}~ listed again in a later alert"
     url = f" · <{item['url']}|Open in Coperniq>" if link else ""
     return (
         f"{ICON[item['level']]} *{project}* · {mrkdwn_escape(item['phase'])}: {_sla_text(item)}\n"
@@ -325,10 +327,11 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         )
         blocks.append({"type": "divider"})
         for item in model["items"]:
-            done = item["key"] in resolved
+            state = common.item_state(model, item["key"])
+            done = state is not None
             block: dict[str, Any] = {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": _line(item, done, link=False)[:2900]},
+                "text": {"type": "mrkdwn", "text": _line(item, state, link=False)[:2900]},
             }
             if not done:
                 block["accessory"] = {
@@ -369,7 +372,11 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     else:
         text = f"Forms past their phase SLA, full list (part {model['part']} of {model['parts']})"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-        blocks.extend(common.pack_sections(_line(i, i["key"] in resolved) for i in model["items"]))
+        blocks.extend(
+            common.pack_sections(
+                _line(i, common.item_state(model, i["key"])) for i in model["items"]
+            )
+        )
     assert len(blocks) <= common.MAX_BLOCKS, len(blocks)
     return text, blocks
 

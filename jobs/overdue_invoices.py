@@ -231,7 +231,7 @@ def _day(iso_date: str) -> str:
     return f"{d:%a} {d.day} {d:%b %Y}"
 
 
-def _line(item: dict[str, Any], resolved: bool, *, link: bool = True) -> str:
+def _line(item: dict[str, Any], state: str | None, *, link: bool = True) -> str:
     who = mrkdwn_escape(item["client"])
     head = f"#{item['uid']} · {who}"
     body = (
@@ -239,8 +239,10 @@ def _line(item: dict[str, Any], resolved: bool, *, link: bool = True) -> str:
         f"({BUCKET_LABEL[item['bucket']]}) · due {item['due']}"
     )
     url = f" · <{item['url']}|Open in Coperniq>" if link else ""
-    if resolved:
+    if state == "resolved":
         return f"✅ ~{head} · {money(item['balance'])}~ resolved (paid or no longer overdue)"
+    if state == "moved":
+        return f"↪ ~{head} · {money(item['balance'])}~ listed again in a later digest"
     return f"*{head}* · {body}{url}"
 
 
@@ -291,10 +293,11 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         )
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
         for item in model["items"]:
-            done = item["key"] in resolved
+            state = common.item_state(model, item["key"])
+            done = state is not None
             block: dict[str, Any] = {
                 "type": "section",
-                "text": {"type": "mrkdwn", "text": _line(item, done, link=False)[:2900]},
+                "text": {"type": "mrkdwn", "text": _line(item, state, link=False)[:2900]},
             }
             if not done:
                 block["accessory"] = {
@@ -335,7 +338,11 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     else:
         text = f"Overdue invoices, full list (part {model['part']} of {model['parts']})"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-        blocks.extend(common.pack_sections(_line(i, i["key"] in resolved) for i in model["items"]))
+        blocks.extend(
+            common.pack_sections(
+                _line(i, common.item_state(model, i["key"])) for i in model["items"]
+            )
+        )
     assert len(blocks) <= common.MAX_BLOCKS, len(blocks)
     return text, blocks
 

@@ -191,6 +191,8 @@ def _post(
     db = deps.store.db
     result.texts.append(to_text(models))
     main_ts: str | None = None
+    # Earlier messages that listed an item announced again now (escalation, reminder).
+    superseded: dict[tuple[str, str], list[str]] = defaultdict(list)
     for model in models:
         keys = [item["key"] for item in model["items"]]
         text, blocks = render(model)
@@ -226,6 +228,37 @@ def _post(
             except Exception:
                 log.exception("%s: recording %s failed", job, key)
                 result.failed += 1
+                continue
+            old = rows.get(key)
+            if old is not None and old.open and old.message_ts and old.message_ts != ts:
+                superseded[(old.channel or channel, old.message_ts)].append(key)
+    _mark_moved(deps, now, job, superseded, render, poster, result)
+
+
+def _mark_moved(
+    deps: Deps,
+    now: datetime,
+    job: str,
+    superseded: dict[tuple[str, str], list[str]],
+    render: Callable[..., Any],
+    poster: SlackPoster,
+    result: RunResult,
+) -> None:
+    """Show, in each earlier message, that its item was listed again in a newer one."""
+    db = deps.store.db
+    for (channel, ts), keys in superseded.items():
+        try:
+            model = common.load_model(db, channel, ts)
+            if model is None:
+                continue
+            model["moved"] = sorted(set(model.get("moved", [])) | set(keys))
+            text, blocks = render(model)
+            poster.update(channel, ts, text, blocks)
+            common.save_model(db, channel, ts, model, now)
+            result.updated += 1
+        except Exception:
+            # Cosmetic: the item's state is already recorded against the new message.
+            log.exception("%s: marking %d item(s) as listed again in %s failed", job, len(keys), ts)
 
 
 def _resolve(

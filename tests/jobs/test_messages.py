@@ -106,6 +106,16 @@ def test_a_resolved_invoice_is_struck_through_without_a_button() -> None:
     assert "1 of the invoices listed here were resolved" in str(blocks)
 
 
+def test_an_invoice_listed_again_later_is_marked_so_in_the_earlier_message() -> None:
+    overdue = invoices(2)
+    [main] = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
+    main["moved"] = [overdue[1].key]
+    _, blocks = oi.render(main)
+    valid(blocks)
+    moved = [b for b in blocks if "listed again" in b.get("text", {}).get("text", "")]
+    assert len(moved) == 1 and "accessory" not in moved[0]
+
+
 def test_digest_text_for_dry_run_lists_every_item() -> None:
     overdue = invoices(30)
     models = oi.build_models(

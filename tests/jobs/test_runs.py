@@ -191,7 +191,11 @@ def test_form_sla_posts_once_then_again_on_escalation(env: Env) -> None:
     latest = message(env, SLA_CHANNEL, row.message_ts)
     assert "🔴" in str(latest["blocks"]) and form["name"] in str(latest["blocks"])
     assert row.message_ts != first_row.message_ts  # a new post, not an edit
-    assert env.fs.calls_to("chat.update") == []
+    # The earlier message now says the form was listed again, instead of showing it as current.
+    [update] = env.fs.calls_to("chat.update")
+    assert update["ts"] == first_row.message_ts
+    earlier = str(message(env, SLA_CHANNEL, first_row.message_ts)["blocks"])
+    assert f"↪ ~#{project['number']}" in earlier and "listed again" in earlier
 
 
 def test_a_completed_form_updates_its_message_once_its_list_is_reread(env: Env) -> None:
