@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.coperniq.client import check_id
+from bot.coperniq.errors import PayloadTooLarge
 from bot.coperniq.pagination import MAX_PAGE_SIZE, check_page_size, paginate
 
 if TYPE_CHECKING:
     from bot.coperniq.client import CoperniqClient
 
 RECORD_TYPES = ("project", "opportunity", "account")
+MAX_BODY_BYTES = 10 * 1024 * 1024
 _COLLECTION = {"project": "projects", "opportunity": "opportunities", "account": "accounts"}
 # People in Slack say "request" and "client"; the API says opportunity and account.
 _ALIASES = {"request": "opportunity", "client": "account"}
@@ -360,6 +362,15 @@ class Files(Resource):
     ) -> dict[str, Any]:
         """Upload bytes as multipart part `file` (POST /{type}s/{id}/files/upload)."""
         path = record_path(record_type, record_id, _FILE_HOLDERS) + "/files/upload"
+        if len(content) > MAX_BODY_BYTES:
+            # Coperniq refuses bodies over 10 MB; don't spend a request (and minutes) to hear it.
+            raise PayloadTooLarge(
+                f"{filename!r} is {len(content) / 1_000_000:.1f} MB; Coperniq takes at most 10 MB "
+                "per request (about 6 MB goes through in practice).",
+                status=413,
+                method="POST",
+                path=path,
+            )
         params = {
             "name": name,
             "content_type": content_type,

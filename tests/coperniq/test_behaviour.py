@@ -15,6 +15,7 @@ from bot.coperniq.errors import (
     ConnectionFailed,
     CoperniqError,
     NotFound,
+    PayloadTooLarge,
     PermissionDenied,
     RateLimited,
     ServerError,
@@ -471,3 +472,27 @@ def test_a_per_second_rate_header_does_not_count_as_the_daily_budget(
     c.teams.list()
     assert c.budget.remaining() <= 5000 - 1000 - 1
     c.close()
+
+
+def test_an_oversized_upload_is_refused_before_sending(client: CoperniqClient, sb: Any) -> None:
+    pid = a_project(sb)
+    before = len(sb.requests)
+    with pytest.raises(PayloadTooLarge) as info:
+        client.files.upload("project", pid, b"0" * (10 * 1024 * 1024 + 1), "big.jpg", "image/jpeg")
+    assert len(sb.requests) == before
+    assert "smaller" in info.value.user_message
+
+
+def test_the_server_refusing_a_large_body_is_payload_too_large(
+    client: CoperniqClient, sb: Any
+) -> None:
+    pid = a_project(sb)
+    sb.inject(
+        path="/projects/*/files/upload",
+        status=413,
+        body={"message": "File too large", "code": "PAYLOAD_TOO_LARGE"},
+    )
+    with pytest.raises(PayloadTooLarge) as info:
+        client.files.upload("project", pid, b"0" * 1000, "a.jpg", "image/jpeg")
+    assert info.value.status == 413
+    assert info.value.outcome_unknown is False
