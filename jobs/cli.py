@@ -66,11 +66,16 @@ def run_main(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"--now {args.now!r} is not an ISO-8601 date-time", file=sys.stderr)
             return EXIT_USAGE
+    from bot.coperniq.errors import CoperniqError
     from bot.deps import build_deps
 
     deps = build_deps(settings)
     try:
         result = scheduler.run_job(deps, args.name, now, dry_run=args.dry_run, out=print)
+    except CoperniqError as exc:
+        log.debug("jobs run %s failed", args.name, exc_info=True)
+        print(f"{args.name} failed: {exc.user_message}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         deps.coperniq.close()
         deps.store.close()

@@ -151,3 +151,17 @@ def test_clock_stops_cleanly_on_sigterm(clean_env: Path) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_jobs_run_says_what_failed_when_coperniq_refuses_the_key(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    coperniq_sandbox: Any,
+) -> None:
+    monkeypatch.setenv("COPERNIQ_API_KEY", "not-the-sandbox-key")
+    monkeypatch.setenv("COPERNIQ_BASE_URL", coperniq_sandbox.base_url)
+    monkeypatch.setenv("BOT_DB_PATH", str(clean_env / "bot.db"))
+    assert main(["jobs", "run", "form-sla", "--dry-run"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("form-sla failed: ") and "not-the-sandbox-key" not in err
