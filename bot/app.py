@@ -22,6 +22,18 @@ log = logging.getLogger(__name__)
 # commands with a 500 ms backend (SLACK_NOTES.md: 5 threads gave ~1 s).
 DEFAULT_LISTENER_THREADS = 64
 
+
+class _SameTokenNotice(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself, then warns that `client`'s token wins: the same one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+_BOLT_LOGGER = logging.getLogger("bot.bolt")
+if not any(isinstance(f, _SameTokenNotice) for f in _BOLT_LOGGER.filters):
+    _BOLT_LOGGER.addFilter(_SameTokenNotice())
+
 GENERIC_ERROR = (
     "Sorry, something went wrong on our side and that didn't finish. "
     "Please try again in a minute; if it keeps happening, tell whoever runs this bot."
@@ -49,7 +61,7 @@ def create_app(
         listener_executor=executor,
         token_verification_enabled=token_verification_enabled,
         request_verification_enabled=request_verification_enabled,
-        logger=logging.getLogger("bot.bolt"),
+        logger=_BOLT_LOGGER,
     )
     # Kept on the app so whoever serves it can shut the pool down before closing the store.
     app.listener_pool = executor  # type: ignore[attr-defined]
