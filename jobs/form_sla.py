@@ -527,7 +527,18 @@ def _collect(
     stale.sort(key=lambda s: (int(s[0]["id"]) not in open_projects, -LEVEL_RANK[s[1]], s[2]))
     todo = must + [(p, level) for p, level, _ in stale[: max(0, refresh_per_run)]]
 
+    log.info(
+        "%s: %d project(s) listed, %d at or past yellow; %d form list(s) to read, %d stale to "
+        "refresh; %d request(s) available for background work",
+        JOB_ID,
+        len(projects),
+        len(risky),
+        len(must),
+        min(len(stale), max(0, refresh_per_run)),
+        budget.available_for_background(),
+    )
     left_out: list[tuple[Mapping[str, Any], str]] = []
+    unreadable: list[Mapping[str, Any]] = []
     out_of_budget = False
     for p, level in todo:
         pid = int(p["id"])
@@ -546,7 +557,7 @@ def _collect(
             log.exception("%s: reading the forms of project %s failed", JOB_ID, pid)
             result.failed += 1
             if pid not in forms_by_project:
-                left_out.append((p, level))
+                unreadable.append(p)
             continue
         forms_by_project[pid] = forms
         db["form_cache"].upsert(
@@ -572,6 +583,13 @@ def _collect(
             )
         )
         log.warning("%s: %s", JOB_ID, notes[-1])
+
+    if unreadable:
+        numbers = ", ".join(f"#{p.get('number') or p['id']}" for p in unreadable[:15])
+        notes.append(
+            f"The forms of {len(unreadable)} project(s) at or past SLA could not be read from "
+            f"Coperniq ({numbers}); they are tried again next run."
+        )
 
     alerts = select(projects, forms_by_project, now, settings.timezone)
     by_key = {a.key: a for a in alerts}

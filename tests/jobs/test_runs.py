@@ -289,3 +289,18 @@ def test_the_weekly_full_resync_drops_deleted_invoices_and_resolves_them(env: En
         ).fetchone()[0]
         == 0
     )
+
+
+def test_a_project_whose_forms_fail_to_load_is_retried_and_the_rest_still_post(env: Env) -> None:
+    broken, [lost] = stuck_project(env.sb, days=30)
+    fine, [form] = stuck_project(env.sb, days=30)
+    env.sb.inject(path=f"/projects/{broken['id']}/forms", status=500, times=20)
+    first = run_sla(env)
+    assert first.failed == 1
+    keys = set(open_alerts(env, "form-sla"))
+    assert f"form:{form['id']}" in keys and f"form:{lost['id']}" not in keys
+    shown = str(posts(env.fs, SLA_CHANNEL)[0]["blocks"])
+    assert "could not be read" in shown and f"#{broken['number']}" in shown
+    env.sb.clear_faults()
+    second = run_sla(env)
+    assert second.failed == 0 and f"form:{lost['id']}" in open_alerts(env, "form-sla")
