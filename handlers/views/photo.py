@@ -312,7 +312,8 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
     message = photo_confirmation(
         user=user,
         project_label=texts.get(Block.PHOTO_PROJECT, f"project {data['project_id']}"),
-        form_name=texts.get(Block.PHOTO_FORM, f"form {data['form_id']}"),
+        # The option reads "name · phase · status"; the confirmation names the form only.
+        form_name=texts.get(Block.PHOTO_FORM, f"form {data['form_id']}").split(" · ")[0],
         field_name=texts.get(Block.PHOTO_FIELD, "photos"),
         attached=results["attached"],
         already=results["already"],

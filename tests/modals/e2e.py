@@ -33,7 +33,10 @@ def submit(slack: SlackHarness, view: dict[str, Any], values: dict[str, Any]) ->
     state = fill(view, values)["state"]["values"]
     reply = slack.submit_view(view["id"], state)
     assert reply.status == 200
-    return reply.json()
+    answer = reply.json()
+    if answer and answer.get("view"):
+        check_view(answer["view"])  # a response_action=update view obeys the same limits
+    return answer
 
 
 def posts_to(slack: SlackHarness, channel: str) -> list[dict[str, Any]]:
