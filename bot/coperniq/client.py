@@ -247,11 +247,13 @@ class Transport:
                 if not retryable:
                     raise error
                 delay = policy.backoff(attempt, self._rng)
-                if isinstance(error, errors.RateLimited) and error.retry_after is not None:
-                    if error.retry_after > policy.cap:
+                # Honoured on 429 and on a 503 that says when to come back.
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), self.clock())
+                if retry_after is not None:
+                    if retry_after > policy.cap:
                         # Don't sleep for minutes; say when instead.
                         raise error
-                    delay = max(delay, error.retry_after)
+                    delay = max(delay, retry_after)
             if attempt >= policy.attempts or slept + delay > policy.max_total_sleep:
                 raise error
             logger.info(

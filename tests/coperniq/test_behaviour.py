@@ -496,3 +496,11 @@ def test_the_server_refusing_a_large_body_is_payload_too_large(
         client.files.upload("project", pid, b"0" * 1000, "a.jpg", "image/jpeg")
     assert info.value.status == 413
     assert info.value.outcome_unknown is False
+
+
+def test_retry_after_on_a_503_is_honoured_too(
+    client: CoperniqClient, sb: Any, sleeper: Sleeper
+) -> None:
+    sb.inject(path="/teams", status=503, retry_after=12, times=1)
+    client.teams.list()
+    assert len(sleeper.calls) == 1 and sleeper.calls[0] >= 12.0
