@@ -1,4 +1,20 @@
-"""A stateful local stand-in for the Coperniq REST API (tests, demo, benchmarks)."""
+"""A stateful local stand-in for the Coperniq REST API (tests, demo, benchmarks).
+
+    sb = CoperniqSandbox(api_key="k", projects=60, validate=True).start()   # or `with ... as sb:`
+    sb.base_url                      # http://127.0.0.1:PORT/v1
+    sb.inject(path="/projects*", method="GET", status=503, times=2, retry_after=1)
+    sb.inject(path="/invoices", timeout=True)     # hold 60 s (or timeout=<seconds>), then drop
+    sb.requests                      # RecordedRequest(method, path relative to /v1, query, headers,
+                                     #   body, status); status 0 = connection dropped by a fault
+    sb.conformance_errors            # spec violations of requests and responses (validate=True)
+    sb.find("projects", phase__slaStatus="VIOLATED"); sb.get("invoices", 300001); sb.put(...)
+    sb.update("forms", 200001, dueDate=...); sb.set_phase(pid, time_in_stage_days=20)
+    sb.pay_invoice(iid, amount=None); sb.complete_form(fid); sb.consume_budget(4990)
+
+Collections: projects, opportunities, accounts, invoices, forms, files, calls, notes, workflows,
+users, teams, roles, work_orders, work_order_templates, line_items, catalog_items, properties.
+Records read through get/find/all are rendered as the API answers them (detail view).
+"""
 
 from bot.sandbox.coperniq.server import CoperniqSandbox, RecordedRequest
 
