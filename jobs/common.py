@@ -208,19 +208,24 @@ def record_announced(
 ) -> None:
     """Store that `key` was announced at `level` in the message `message_ts`."""
     reopened = previous is None or not previous.open
-    db["alerts"].upsert(
-        {
-            "job": job,
-            "item_key": key,
-            "level": level,
-            "channel": channel,
-            "message_ts": message_ts,
-            "first_alerted_at": iso(now) if reopened else previous.first_alerted_at,
-            "last_alerted_at": iso(now),
-            "resolved_at": None,
-            "summary": json.dumps(summary, sort_keys=True, default=str),
-        },
-        pk=("job", "item_key"),
+    # Plain SQL (no sqlite-utils helper): it must not commit the caller's per-message transaction.
+    db.execute(
+        "insert into alerts (job, item_key, level, channel, message_ts, first_alerted_at, "
+        "last_alerted_at, resolved_at, summary) values (?, ?, ?, ?, ?, ?, ?, null, ?) "
+        "on conflict(job, item_key) do update set level = excluded.level, "
+        "channel = excluded.channel, message_ts = excluded.message_ts, "
+        "first_alerted_at = excluded.first_alerted_at, last_alerted_at = excluded.last_alerted_at, "
+        "resolved_at = null, summary = excluded.summary",
+        [
+            job,
+            key,
+            level,
+            channel,
+            message_ts,
+            iso(now) if reopened else previous.first_alerted_at,  # type: ignore[union-attr]
+            iso(now),
+            json.dumps(summary, sort_keys=True, default=str),
+        ],
     )
 
 

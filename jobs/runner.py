@@ -211,28 +211,46 @@ def _post(
             main_ts = ts
         result.messages += 1
         common.save_model(db, channel, ts, model, now)
-        for key in keys:
-            try:
-                common.record_announced(
-                    db,
-                    job,
-                    key=key,
-                    level=got.levels[key],
-                    channel=channel,
-                    message_ts=ts,
-                    now=now,
-                    summary=got.summary(key),
-                    previous=rows.get(key),
-                )
-                result.posted += 1
-            except Exception:
-                log.exception("%s: recording %s failed", job, key)
-                result.failed += 1
-                continue
-            old = rows.get(key)
-            if old is not None and old.open and old.message_ts and old.message_ts != ts:
-                superseded[(old.channel or channel, old.message_ts)].append(key)
+        with db.conn:  # one commit per message, not per item
+            db.execute("begin")
+            _record_part(db, job, channel, ts, keys, now, rows, got, result, superseded)
     _mark_moved(deps, now, job, superseded, render, poster, result)
+
+
+def _record_part(
+    db: Any,
+    job: str,
+    channel: str,
+    ts: str,
+    keys: list[str],
+    now: datetime,
+    rows: dict[str, common.AlertRow],
+    got: Collected,
+    result: RunResult,
+    superseded: dict[tuple[str, str], list[str]],
+) -> None:
+    """Record the items one posted message announced."""
+    for key in keys:
+        try:
+            common.record_announced(
+                db,
+                job,
+                key=key,
+                level=got.levels[key],
+                channel=channel,
+                message_ts=ts,
+                now=now,
+                summary=got.summary(key),
+                previous=rows.get(key),
+            )
+            result.posted += 1
+        except Exception:
+            log.exception("%s: recording %s failed", job, key)
+            result.failed += 1
+            continue
+        old = rows.get(key)
+        if old is not None and old.open and old.message_ts and old.message_ts != ts:
+            superseded[(old.channel or channel, old.message_ts)].append(key)
 
 
 def _mark_moved(
@@ -285,9 +303,11 @@ def _resolve(
                 poster.update(channel, ts, text, blocks)
                 common.save_model(db, channel, ts, model, now)
                 result.updated += 1
-            for key in group:
-                common.record_resolved(db, job, key, now)
-                result.resolved += 1
+            with db.conn:
+                db.execute("begin")
+                for key in group:
+                    common.record_resolved(db, job, key, now)
+            result.resolved += len(group)
         except Exception:
             # The alerts stay open, so the next run tries the update again.
             log.exception(
