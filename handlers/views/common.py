@@ -71,8 +71,10 @@ def update_view(
         error = slack_error(exc)
         if error in ("not_found", "hash_conflict", "view_not_found"):
             log.info("views.update skipped: %s", error)
-            return None
-        raise
+        else:
+            # Never fail the flow over a modal refresh: callers fall back to a message.
+            log.warning("views.update failed: %s", error)
+        return None
 
 
 def tell(client: WebClient, channel: str | None, user: str, text: str) -> None:
@@ -97,20 +99,24 @@ def post_result(
     thread_ts: str | None = None,
 ) -> None:
     """Post a confirmation where the person started; DM them when the bot cannot post there."""
+    reason = None
     if channel:
         try:
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
             return
         except SlackApiError as exc:
-            if slack_error(exc) not in _CANNOT_POST:
-                raise
-            log.info("Cannot post in %s (%s); sending a DM", channel, slack_error(exc))
+            # The Coperniq write is done: whatever Slack says, the person must still hear of it.
+            reason = slack_error(exc)
+            log.warning("Cannot post in %s (%s); sending a DM", channel, reason)
     note = dict(message)
-    if channel:
+    if channel and reason in _CANNOT_POST:
         note["text"] = (
-            f"(I can't post in <#{channel}>; add me there to share these.) " + note["text"]
+            f"(I can't post in <#{channel}>; add me there to share these.) {note['text']}"
         )
-    client.chat_postMessage(channel=user, **note)
+    try:
+        client.chat_postMessage(channel=user, **note)
+    except SlackApiError:
+        log.exception("Could not send %s the confirmation either", user)
 
 
 def input_options(view: dict[str, Any], base_block: str) -> list[dict[str, Any]]:
