@@ -90,6 +90,8 @@ def test_active_projects_spread_across_sla_bands(big: CoperniqSandbox) -> None:
     assert 0.03 * len(active) <= len(yellow) <= 0.08 * len(active)
     assert 1 <= len(red) < len(yellow)
     assert all(c["slaStatus"] == "VIOLATED" for c in red)
+    assert all(c["slaStatus"] == "NON_VIOLATED" for c in cur if c not in red)
+    assert not [c for c in cur if c["timeInStageDays"] in (c["yellowSla"], c["redSla"])], "no ties"
     assert any(c["redSla"] is None for c in cur), "some phases have no SLA"
     assert any("stage" in p and "phase" not in p for p in active), (
         "some projects use the older stage"

@@ -667,13 +667,17 @@ def generate(
         elif band == "normal":
             idx = rng.randrange(len(phases))
         else:
-            idx = rng.choice([k for k, ph in enumerate(phases) if ph[3] is not None])
+            # Seeded days never sit exactly on a threshold (whether "at red" counts as past red is
+            # not documented): the yellow band needs room strictly between yellow and red.
+            idx = rng.choice(
+                [k for k, ph in enumerate(phases) if ph[3] is not None and ph[4] - ph[3] >= 2]
+            )
         ph = phases[idx]
         yellow, red = ph[3], ph[4]
         if band == "red" and red is not None:
             days = red + rng.randint(1, 12)
         elif band == "yellow" and yellow is not None and red is not None:
-            days = rng.randint(yellow + 1, red)
+            days = rng.randint(yellow + 1, red - 1)
         elif yellow is not None:
             days = rng.randint(0, max(0, yellow - 1))
         else:
