@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot.coperniq.errors import BudgetExceeded
 from jobs import common
 from jobs.common import RunResult
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_KEEP = timedelta(days=45)  # how long a posted message stays updatable on resolution
+# chat.update answers that no retry can fix.
+GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found", "is_archived"})
 
 
 @dataclass
@@ -300,9 +304,16 @@ def _resolve(
             if model is not None:
                 model["resolved"] = sorted(set(model.get("resolved", [])) | set(group))
                 text, blocks = render(model)
-                poster.update(channel, ts, text, blocks)
+                try:
+                    poster.update(channel, ts, text, blocks)
+                    result.updated += 1
+                except SlackApiError as exc:
+                    if exc.response.get("error") not in GONE:
+                        raise
+                    # Someone deleted the message: nothing left to update, and retrying forever
+                    # would fail every run.
+                    log.warning("%s: message %s is gone (%s)", job, ts, exc.response.get("error"))
                 common.save_model(db, channel, ts, model, now)
-                result.updated += 1
             with db.conn:
                 db.execute("begin")
                 for key in group:

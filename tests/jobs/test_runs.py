@@ -304,3 +304,21 @@ def test_a_project_whose_forms_fail_to_load_is_retried_and_the_rest_still_post(e
     env.sb.clear_faults()
     second = run_sla(env)
     assert second.failed == 0 and f"form:{lost['id']}" in open_alerts(env, "form-sla")
+
+
+def test_a_failed_update_is_retried_but_a_deleted_message_is_let_go(env: Env) -> None:
+    run_invoices(env)
+    keys = list(open_alerts(env, "overdue-invoices"))
+    env.sb.pay_invoice(int(keys[0].split(":")[1]))
+    env.fs.fail("chat.update", "internal_error", times=1)
+    failed = run_invoices(env)
+    assert failed.resolved == 0 and failed.failed == 1
+    assert keys[0] in open_alerts(env, "overdue-invoices")
+    retried = run_invoices(env)
+    assert retried.resolved == 1 and retried.updated == 1
+
+    env.sb.pay_invoice(int(keys[1].split(":")[1]))
+    env.fs.fail("chat.update", "message_not_found", times=1)
+    gone = run_invoices(env)
+    assert gone.resolved == 1 and gone.updated == 0 and gone.failed == 0
+    assert keys[1] not in open_alerts(env, "overdue-invoices")
