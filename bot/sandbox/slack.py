@@ -2,9 +2,13 @@
 
     fs = FakeSlack(bot_token="xoxb-test"); fs.start()
     WebClient(token="xoxb-test", base_url=fs.base_url)   # base_url ends in "/api/"
-    fs.calls / fs.calls_to("views.open") / fs.wait_for("chat.postMessage")
-    fs.fail("chat.postMessage", "ratelimited", times=1, retry_after=0)
-    fs.new_trigger_id() / fs.new_response_url() / fs.add_file(b"...") / fs.messages(channel)
+    fs.calls (SlackCall: method, args, at, ok, error, response) / fs.calls_to("views.open")
+    fs.wait_for("chat.postMessage", count=1) / fs.wait_call(lambda call: ...)
+    fs.fail("chat.postMessage", "ratelimited", times=1, retry_after=0) / fs.clear_faults()
+    fs.new_trigger_id() / fs.advance(seconds) / fs.new_response_url() / fs.responses(url)
+    fs.add_file(b"...", login_page=False) / fs.add_user(id, **fields) / fs.add_channel(id, **fields)
+    fs.messages(channel) / fs.ephemerals() / fs.view(view_id) / fs.view_ids() / fs.home(user)
+    fs.uploaded() / fs.warnings / fs.socket_mode_url = "ws://..." (for apps.connections.open)
     fs.stop()
 
 It answers with the response shapes Slack documents, checks the bot token (or the app-level
