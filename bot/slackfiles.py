@@ -22,6 +22,8 @@ class SlackFileError(Exception):
 
 @dataclass(frozen=True)
 class Downloaded:
+    """A photo's bytes and its content type."""
+
     content: bytes
     content_type: str
 

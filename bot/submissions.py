@@ -137,5 +137,6 @@ def mark(
 
 
 def state_of(db: Database, key: str) -> str | None:
+    """The stored state of a fingerprint, or None."""
     row = _row(db, key)
     return row["state"] if row else None

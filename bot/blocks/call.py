@@ -66,6 +66,7 @@ def label(enum_value: str) -> str:
 
 
 def record_value(record_type: str, record_id: int | str) -> str:
+    """The option value naming a record: 'type:id'."""
     return f"{record_type}:{record_id}"
 
 
@@ -88,6 +89,7 @@ def record_option_text(record_type: str, record: Mapping[str, Any]) -> str:
 
 
 def record_option(record_type: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A select option for a Coperniq record."""
     return option(record_option_text(record_type, record), record_value(record_type, record["id"]))
 
 
@@ -384,10 +386,12 @@ def call_confirmation(
 
 
 def call_done_modal(text: str) -> dict[str, Any]:
+    """The modal's last state: one line saying what happened."""
     return modal(Callback.CALL_MODAL, TITLE, [section(text)], close="Close")
 
 
 def call_saving_modal(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What the modal shows while Coperniq logs the call."""
     return modal(
         Callback.CALL_MODAL,
         TITLE,

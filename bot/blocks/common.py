@@ -29,6 +29,7 @@ def truncate(text: str, limit: int) -> str:
 
 def plain(text: str, limit: int = BLOCK_TEXT_MAX) -> dict[str, Any]:
     # Plain text shows on one line in labels and options: fold newlines and runs of spaces.
+    """A plain_text object on one line, cut to `limit`."""
     return {
         "type": "plain_text",
         "text": truncate(" ".join(str(text).split()), limit),
@@ -37,6 +38,7 @@ def plain(text: str, limit: int = BLOCK_TEXT_MAX) -> dict[str, Any]:
 
 
 def mrkdwn(text: str) -> dict[str, Any]:
+    """A mrkdwn text object within Slack's 3000 characters."""
     return {"type": "mrkdwn", "text": truncate(text, BLOCK_TEXT_MAX)}
 
 
@@ -48,10 +50,12 @@ def option(text: str, value: str) -> dict[str, Any]:
 
 
 def section(text: str) -> dict[str, Any]:
+    """A section block of mrkdwn text."""
     return {"type": "section", "text": mrkdwn(text)}
 
 
 def context(text: str) -> dict[str, Any]:
+    """A context block of one mrkdwn line."""
     return {"type": "context", "elements": [mrkdwn(text)]}
 
 
@@ -61,6 +65,7 @@ def versioned(base: str, suffix: object | None) -> str:
 
 
 def base_id(block_id: str) -> str:
+    """The block id without its version suffix."""
     return block_id.split(VERSION_SEP, 1)[0]
 
 
@@ -73,6 +78,7 @@ def input_block(
     hint: str | None = None,
     dispatch: bool = False,
 ) -> dict[str, Any]:
+    """An input block; `dispatch` makes Slack send block_actions on change."""
     block: dict[str, Any] = {
         "type": "input",
         "block_id": block_id,
@@ -95,6 +101,7 @@ def text_input(
     max_length: int | None = None,
     action_id: str = Action.INPUT,
 ) -> dict[str, Any]:
+    """A plain_text_input element."""
     el: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": action_id,
@@ -116,6 +123,7 @@ def static_select(
     placeholder: str = "Choose…",
     action_id: str = Action.INPUT,
 ) -> dict[str, Any]:
+    """A static_select (at most 100 options) with `initial` chosen when offered."""
     opts = list(options)[:OPTIONS_MAX]
     el: dict[str, Any] = {
         "type": "static_select",
@@ -136,6 +144,7 @@ def external_select(
     placeholder: str = "Type to search…",
     min_query_length: int = 0,
 ) -> dict[str, Any]:
+    """An external_select served by an options listener."""
     el: dict[str, Any] = {
         "type": "external_select",
         "action_id": action_id,
@@ -156,6 +165,7 @@ def modal(
     metadata: Mapping[str, Any] | None = None,
     close: str = "Cancel",
 ) -> dict[str, Any]:
+    """A modal view with its context in private_metadata."""
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": callback_id,
@@ -314,4 +324,5 @@ def message_modal(
 
 
 def link_button(text: str, url: str, action_id: str = Action.OPEN_IN_COPERNIQ) -> dict[str, Any]:
+    """A button that opens `url` (Slack still sends an action to ack)."""
     return {"type": "button", "text": plain(text, 75), "url": url[:3000], "action_id": action_id}

@@ -56,6 +56,7 @@ def file_refs(files: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
 
 
 def human_size(size: int) -> str:
+    """Bytes as people read them (KB or MB)."""
     return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{max(1, size // 1024)} KB"
 
 
@@ -87,6 +88,7 @@ def file_fields(form_detail: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def form_option_text(form: Mapping[str, Any]) -> str:
+    """A form as a select option: name · phase · status."""
     parts = [str(form.get("name") or f"Form {form.get('id')}")]
     if form.get("phaseName"):
         parts.append(str(form["phaseName"]))
@@ -324,6 +326,7 @@ def refs_from_button(value: str | None) -> list[list[Any]]:
 
 
 def photo_working_modal(count: int) -> dict[str, Any]:
+    """What the modal shows while the photos are attached."""
     return modal(
         Callback.PHOTO_MODAL,
         TITLE,
@@ -338,6 +341,7 @@ def photo_working_modal(count: int) -> dict[str, Any]:
 
 
 def no_photos_modal() -> dict[str, Any]:
+    """The shortcut's answer on a message without photos."""
     return modal(
         Callback.PHOTO_MODAL,
         TITLE,

@@ -161,6 +161,7 @@ def validate_request(data: Mapping[str, Any]) -> dict[str, str]:
 
 
 def client_id(data: Mapping[str, Any]) -> int | None:
+    """The chosen client's account id, or None."""
     client = data.get("client")
     return int(client.split(":", 1)[1]) if client else None
 
@@ -238,6 +239,7 @@ def request_done_modal(
 
 
 def request_pending_modal() -> dict[str, Any]:
+    """What the modal shows when the same request is being created already."""
     return modal(
         Callback.REQUEST_MODAL,
         TITLE,
@@ -252,6 +254,7 @@ def request_pending_modal() -> dict[str, Any]:
 
 
 def request_saving_modal(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """What the modal shows while Coperniq creates the request."""
     return modal(
         Callback.REQUEST_MODAL,
         TITLE,

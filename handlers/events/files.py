@@ -47,4 +47,5 @@ def photos_in_dm(event: dict[str, Any], client: WebClient) -> None:
 
 def register(app: App) -> None:
     # Deduped on event_id: Slack retries events, and a retry must not answer twice.
+    """Register the DM photo listener, deduped on event_id."""
     app.event({"type": "message", "subtype": "file_share"})(once_per_event(photos_in_dm))

@@ -40,4 +40,5 @@ def attach_photos(ack: Any, body: dict[str, Any], client: WebClient, context: An
 
 
 def register(app: App) -> None:
+    """Register the message shortcut."""
     app.shortcut(Callback.ATTACH_SHORTCUT.value)(attach_photos)

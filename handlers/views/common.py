@@ -35,6 +35,7 @@ def interactive(context: Any) -> CoperniqClient:
 
 
 def slack_error(exc: SlackApiError) -> str:
+    """Slack's error code of a failed Web API call."""
     return str((exc.response or {}).get("error") or exc)
 
 

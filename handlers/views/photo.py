@@ -65,6 +65,7 @@ def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
 
 
 def forms_for(coperniq: CoperniqClient, project_id: int) -> list[dict[str, Any]]:
+    """The project's open forms."""
     return [dict(f) for f in open_forms(coperniq.forms.list_for_project(project_id))]
 
 

@@ -71,6 +71,7 @@ FIELD_BLOCKS = {
 
 
 def cached_trades(db: Any, now: datetime) -> list[str] | None:
+    """The trades fetched from Coperniq within the last few hours, or None."""
     raw = kv_get(db, TRADES_KEY)
     if not raw:
         return None
