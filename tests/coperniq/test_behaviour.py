@@ -386,11 +386,19 @@ def test_background_is_refused_past_the_reserve(
     c.close()
 
 
-def test_rate_limit_header_is_tracked(client: CoperniqClient, sb: Any, store: Store) -> None:
+def test_rate_limit_header_is_tracked(
+    client: CoperniqClient, sb: Any, store: Store, clock: Clock
+) -> None:
+    # Another user of the same key spent 3,000 today: only the server's header can tell us.
+    sb.consume_budget(3000)
     client.teams.list()
     seen = store.db.execute("select rate_remaining from api_calls order by id desc").fetchone()[0]
-    assert seen is not None, "the sandbox sends X-RateLimit-Remaining"
-    assert client.budget.remaining() == min(client.budget.daily_budget - 1, seen)
+    assert seen == sb.budget_remaining() < 5000 - 3000
+    assert client.budget.remaining() == seen
+    assert client.budget.available_for_background() == seen - 1000
+    # A stale header no longer counts; the ledger alone decides.
+    clock.advance(minutes=11)
+    assert client.budget.remaining() == 4999
 
 
 # --- the key never leaks --------------------------------------------------------------------
