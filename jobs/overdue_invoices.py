@@ -410,11 +410,12 @@ def local_invoices(db: Database) -> list[dict[str, Any]]:
 
 
 def _save(db: Database, rows: list[dict[str, Any]]) -> None:
-    # One transaction per page: a commit per invoice makes a 10,000-invoice sync crawl.
+    # One transaction per page: a commit per invoice makes a 10,000-invoice sync crawl. IMMEDIATE
+    # takes the write lock up front, so a concurrent writer makes us wait, not fail.
     if not rows:
         return
     with db.conn:
-        db.execute("begin")
+        db.execute("begin immediate")
         db["invoices"].upsert_all(rows, pk="id")
 
 

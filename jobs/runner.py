@@ -216,7 +216,7 @@ def _post(
         result.messages += 1
         common.save_model(db, channel, ts, model, now)
         with db.conn:  # one commit per message, not per item
-            db.execute("begin")
+            db.execute("begin immediate")
             _record_part(db, job, channel, ts, keys, now, rows, got, result, superseded)
     _mark_moved(deps, now, job, superseded, render, poster, result)
 
@@ -315,7 +315,7 @@ def _resolve(
                     log.warning("%s: message %s is gone (%s)", job, ts, exc.response.get("error"))
                 common.save_model(db, channel, ts, model, now)
             with db.conn:
-                db.execute("begin")
+                db.execute("begin immediate")
                 for key in group:
                     common.record_resolved(db, job, key, now)
             result.resolved += len(group)
