@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -136,6 +137,14 @@ class _Server(ThreadingHTTPServer):
         with self.sockets_lock:
             self.open_sockets.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up (timeouts, dropped connections) are normal here; anything else is a bug.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError | socket.timeout):
+            log.debug("sandbox connection closed by %s", client_address, exc_info=True)
+        else:
+            log.exception("sandbox failed serving %s", client_address)
 
     def close_all(self) -> None:
         with self.sockets_lock:
@@ -641,15 +650,19 @@ class CoperniqSandbox:
             """Spec violations of this exchange (resp None: the request alone)."""
             if self._checker is None:
                 return []
-            return self._checker.check(
-                method=method,
-                path=path,
-                query=pairs,
-                headers=headers,
-                body=raw,
-                content_type=content_type,
-                response=resp,
-            )
+            try:
+                return self._checker.check(
+                    method=method,
+                    path=path,
+                    query=pairs,
+                    headers=headers,
+                    body=raw,
+                    content_type=content_type,
+                    response=resp,
+                )
+            except Exception as exc:  # a checker failure must surface, not drop the connection
+                log.exception("conformance check failed for %s %s", method, path)
+                return [f"{method} {path}: conformance checker failed: {exc!r}"]
 
         if self._sleep(self.latency):
             return self._drop(h)
