@@ -139,7 +139,8 @@ class _Server(ThreadingHTTPServer):
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients hanging up (timeouts, dropped connections) are normal here; anything else is a bug.
+        # Clients hanging up (timeouts, dropped connections) are normal here; anything else is a
+        # bug.
         exc = sys.exc_info()[1]
         if isinstance(exc, ConnectionError | TimeoutError | socket.timeout):
             log.debug("sandbox connection closed by %s", client_address, exc_info=True)
