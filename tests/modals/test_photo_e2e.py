@@ -275,3 +275,15 @@ def test_after_an_attach_timed_out_the_retry_does_not_attach_a_second_copy(slack
     slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=10)
     assert "already there" in str(posts_to(slack, CHANNEL)[1]["blocks"])
     assert [a.status for a in _attaches(slack, form["id"])] == [0]
+
+
+def test_the_find_button_opens_the_photo_modal_on_that_project(slack):
+    project, form, _ = _open_form(slack)
+    slack.block_action(Action.OPEN_PHOTO_MODAL, value=f"project:{project['id']}")
+    slack.wait_for("views.update")
+    view = current(slack, slack.last_view_id())
+    assert _input(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
+        f"project:{project['id']}"
+    )
+    offered = [o["value"] for o in _input(view, Block.PHOTO_FORM)["element"]["options"]]
+    assert str(form["id"]) in offered
