@@ -170,3 +170,14 @@ def test_an_unknown_record_in_the_command_leaves_the_search_open_with_a_note(sla
     view = open_modal(slack, "call no-such-customer-anywhere", updates=1)
     assert "No project matches" in str(view["blocks"])
     assert "initial_option" not in _input(view, Block.CALL_RECORD)["element"]
+
+
+def test_a_slow_record_type_is_left_out_rather_than_losing_the_whole_answer(slack):
+    view = open_modal(slack, "call")
+    project = _project(slack)
+    slack.sandbox.inject(path="/accounts", method="GET", latency=5.0, times=1)
+    reply = slack.block_suggestion(
+        Action.CALL_RECORD, project["title"][:6], block_id=Block.CALL_RECORD, view_id=view["id"]
+    )
+    groups = {g["label"]["text"] for g in reply.json()["option_groups"]}
+    assert "Projects" in groups and "Clients" not in groups

@@ -195,3 +195,11 @@ def test_an_expired_trigger_tells_the_person_to_try_again(slack):
     slack.wait_until(lambda: slack.fake_slack.calls_to("chat.postEphemeral"))
     text = slack.fake_slack.calls_to("chat.postEphemeral")[0]["text"]
     assert "again" in text and "too long" in text
+
+
+def test_when_coperniq_cannot_list_trades_the_fallback_list_is_offered(slack):
+    slack.sandbox.inject(path="/properties", status=503)
+    view = open_modal(slack, "request", updates=1)
+    trades = next(b for b in view["blocks"] if b.get("block_id") == Block.REQUEST_TRADES)
+    assert len(trades["element"]["options"]) >= 5  # the configured list, so the form still works
+    assert list(slack.store.db.query("select * from kv where key like 'modals.%'")) == []
