@@ -6,6 +6,23 @@ Where the spec is broken or contradicts itself the checker is told so here, expl
 SPEC_PATCHES and UNDECLARED_ERROR_STATUSES; each entry cites the spec location and what the API
 most plausibly does.
 Everything else is checked as written.
+
+Other inconsistencies the sandbox avoids rather than patches (its answers stay valid as written):
+- FormField.value (components.schemas.FormFieldValue) is a oneOf in which an empty list matches both
+  FormFieldValue3 (array of FormFile) and array[string], so `[]` is invalid: an empty FILE field is
+  served as null.
+- CatalogCategoryCode is a oneOf of ProductCategory and ServiceCategory, which both contain OTHER,
+  so OTHER is invalid: seeded catalog items never use it.
+- Role.id is a string while UserInvite.roleIds (POST /users) are integers: roles are served as
+  "1".."6" and invites take the integers.
+- WorkOrderCreateResponse.projectId is a non-null integer, also for POST /accounts/{accountId}/
+  work-orders, where there is no project: the key is left out there.
+- Path parameters are integers everywhere except projectId/opportunityId on POST .../calls and
+  .../files/upload and formId on PATCH /forms/{formId} (strings); the sandbox takes integers.
+- POST /projects, /opportunities, /accounts declare defaults match_by=title and
+  match_found_strategy=skip, which would make every plain create return an existing record with the
+  same title; the sandbox matches only when the caller sends match_by or match_found_strategy.
+- page_size "max 100" is prose only (no `maximum`); larger values are capped at 100.
 """
 
 from __future__ import annotations
