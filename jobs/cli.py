@@ -30,7 +30,9 @@ def list_main(args: argparse.Namespace) -> int:
                 info.cron,
                 nxt if info.on else f"({nxt})",
                 info.channel or "-",
-                "on" if info.on else "off (channel not set)",
+                "on"
+                if info.on
+                else (f"off ({info.error})" if info.error else "off (channel not set)"),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

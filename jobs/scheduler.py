@@ -65,10 +65,11 @@ class JobInfo:
     cron: str
     channel: str | None
     next_run: datetime | None  # in the business time zone; None when off
+    error: str | None = None  # why the crontab cannot be scheduled
 
     @property
     def on(self) -> bool:
-        return bool(self.channel)
+        return bool(self.channel) and self.error is None
 
 
 _DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -138,7 +139,11 @@ def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
     out = []
     for spec in SPECS.values():
         channel = getattr(settings, spec.channel_setting)
-        nxt = trigger_for(settings, spec.id).get_next_fire_time(None, now)
+        error = None
+        try:
+            nxt = trigger_for(settings, spec.id).get_next_fire_time(None, now)
+        except ValueError as exc:
+            nxt, error = None, str(exc)
         out.append(
             JobInfo(
                 id=spec.id,
@@ -146,6 +151,7 @@ def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
                 cron=getattr(settings, spec.cron_setting),
                 channel=channel,
                 next_run=nxt.astimezone(settings.timezone) if nxt else None,
+                error=error,
             )
         )
     return out
@@ -186,9 +192,18 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
                 "INVOICE_ALERT_CHANNEL" if spec.id == "overdue-invoices" else "SLA_ALERT_CHANNEL",
             )
             continue
+        try:
+            trigger = trigger_for(settings, spec.id)
+        except ValueError:
+            # Settings accepted it (APScheduler syntax) but it is no standard crontab: the other
+            # job still runs.
+            log.exception(
+                "job %s is off: cannot schedule %r", spec.id, getattr(settings, spec.cron_setting)
+            )
+            continue
         scheduler.add_job(
             _scheduled,
-            trigger=trigger_for(settings, spec.id),
+            trigger=trigger,
             args=(deps, spec.id),
             id=spec.id,
             name=spec.title,

@@ -147,3 +147,16 @@ def test_default_crontab_fires_monday_to_friday_not_tuesday_to_saturday() -> Non
         days.append(t.strftime("%a"))
         t = t.replace(second=1)
     assert days == ["Mon", "Tue", "Wed", "Thu", "Fri", "Mon"]
+
+
+def test_an_unschedulable_crontab_turns_only_its_job_off(tmp_path: Path) -> None:
+    s = settings(
+        invoice_alert_channel="C0INV0000",
+        sla_alert_channel="C0SLA0000",
+        invoice_alert_cron="0 8 * * last",
+    )
+    deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
+    assert [j.id for j in scheduler.build_scheduler(deps).get_jobs()] == ["form-sla"]
+    infos = {i.id: i for i in scheduler.job_infos(s)}
+    assert not infos["overdue-invoices"].on and infos["overdue-invoices"].error
+    assert infos["form-sla"].on
