@@ -322,3 +322,17 @@ def test_a_failed_update_is_retried_but_a_deleted_message_is_let_go(env: Env) ->
     gone = run_invoices(env)
     assert gone.resolved == 1 and gone.updated == 0 and gone.failed == 0
     assert keys[1] not in open_alerts(env, "overdue-invoices")
+
+
+def test_with_no_budget_left_invoices_come_from_the_local_copy_and_the_digest_says_so(
+    env: Env,
+) -> None:
+    run_invoices(env)
+    short = env.new_process(daily_budget=1)  # everything is kept for people
+    try:
+        result = overdue_invoices.run(short.deps, now() + timedelta(days=31), poster=short.poster)
+    finally:
+        short.deps.store.close()
+    assert result.coperniq_calls == 0 and result.left_out == 1 and result.posted > 0
+    main = [p for p in posts(env.fs, INVOICE_CHANNEL) if not p.get("thread_ts")][-1]
+    assert "were not refreshed from Coperniq" in str(main["blocks"])
