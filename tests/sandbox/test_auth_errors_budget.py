@@ -106,3 +106,30 @@ def test_requests_are_recorded_with_path_query_body_and_status(
     assert KEY not in repr(got[1])
     sb.reset_requests()
     assert sb.requests == []
+
+
+def test_per_second_limit_is_429_and_not_counted_against_the_day() -> None:
+    with (
+        CoperniqSandbox(api_key=KEY, projects=5, today=TODAY, per_second=2) as s,
+        client_for(s) as c,
+    ):
+        now = [1000.0]
+        s.budget.clock = lambda: now[0]
+        codes = [c.get("/roles").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert s.budget_remaining() == 4998
+        now[0] += 1.5
+        assert c.get("/roles").status_code == 200
+
+
+def test_the_budget_window_rolls_over_after_24_hours() -> None:
+    with (
+        CoperniqSandbox(api_key=KEY, projects=5, daily_budget=2, today=TODAY) as s,
+        client_for(s) as c,
+    ):
+        now = [1000.0]
+        s.budget.clock = lambda: now[0]
+        assert [c.get("/roles").status_code for _ in range(3)] == [200, 200, 429]
+        now[0] += 24 * 3600 + 1
+        r = c.get("/roles")
+        assert r.status_code == 200 and r.headers["X-RateLimit-Remaining"] == "1"

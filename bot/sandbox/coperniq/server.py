@@ -86,35 +86,43 @@ class RecordedRequest:
 class _Budget:
     """Requests per rolling 24 hours for the one key."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_second: int | None = None) -> None:
         self.limit = limit
+        self.per_second = per_second
         self._stamps: collections.deque[float] = collections.deque()
+        self._recent: collections.deque[float] = collections.deque()
         self._lock = threading.Lock()
+        self.clock = time.time  # replaceable in tests
 
     def _prune(self, now: float) -> None:
         while self._stamps and self._stamps[0] <= now - DAY:
             self._stamps.popleft()
+        while self._recent and self._recent[0] <= now - 1.0:
+            self._recent.popleft()
 
-    def consume(self) -> tuple[bool, int]:
-        """Count one request if the budget allows it; (allowed, remaining after it)."""
-        now = time.time()
+    def consume(self) -> tuple[str | None, int]:
+        """Count one request if allowed: (None, remaining) or ("day" | "second", remaining)."""
+        now = self.clock()
         with self._lock:
             self._prune(now)
             if len(self._stamps) >= self.limit:
-                return False, 0
+                return "day", 0
+            if self.per_second is not None and len(self._recent) >= self.per_second:
+                return "second", self.limit - len(self._stamps)
             self._stamps.append(now)
-            return True, self.limit - len(self._stamps)
+            self._recent.append(now)
+            return None, self.limit - len(self._stamps)
 
     def remaining(self) -> int:
         """Requests left in the window."""
         with self._lock:
-            self._prune(time.time())
+            self._prune(self.clock())
             return max(self.limit - len(self._stamps), 0)
 
     def add(self, n: int) -> None:
         """Count n requests now (tests use it to exhaust the budget quickly)."""
         with self._lock:
-            self._stamps.extend([time.time()] * n)
+            self._stamps.extend([self.clock()] * n)
 
 
 class _Server(ThreadingHTTPServer):
@@ -194,13 +202,16 @@ class CoperniqSandbox:
         db_path: str | Path | None = None,
         validate: bool = False,
         latency: float = 0.0,
+        per_second: int | None = None,
     ) -> None:
         self._api_key = str(api_key.reveal() if hasattr(api_key, "reveal") else api_key)
         self.seed, self.projects = seed, projects
         self.invoices = invoices if invoices is not None else 3 * projects
         self.validate = validate
         self.latency = latency
-        self.budget = _Budget(daily_budget)
+        # per_second mirrors the API's 100 requests/s limit; off by default so that tests and
+        # benchmarks measure the client rather than the limit.
+        self.budget = _Budget(daily_budget, per_second)
         self.db = RecordDB(db_path)
         self._origin = "http://127.0.0.1:0"
         self.api = CoperniqAPI(self.db, today=today, origin=lambda: self._origin)
@@ -708,15 +719,13 @@ class CoperniqSandbox:
             )
             self._finish(h, resp, method, rel, recorded_query, headers, body_value, check(resp))
             return None
-        allowed, remaining = self.budget.consume()
-        if not allowed:
-            resp = ApiResponse(
-                429,
-                {
-                    "message": "Daily API request limit exceeded for this key",
-                    "code": "RATE_LIMIT_EXCEEDED",
-                },
-            )
+        refused, remaining = self.budget.consume()
+        if refused is not None:
+            message = {
+                "day": "Daily API request limit exceeded for this key",
+                "second": "Too many requests per second for this key",
+            }[refused]
+            resp = ApiResponse(429, {"message": message, "code": "RATE_LIMIT_EXCEEDED"})
             self._finish(
                 h,
                 resp,
@@ -726,7 +735,7 @@ class CoperniqSandbox:
                 headers,
                 body_value,
                 check(resp),
-                remaining=0,
+                remaining=remaining,
             )
             return None
         if bad_json:
