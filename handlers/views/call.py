@@ -136,6 +136,15 @@ def direction_changed(ack: Any, body: dict[str, Any], client: WebClient, context
     ack()
     view = body["view"]
     values = parse_call(view)
+    picked = next(
+        (
+            a["selected_option"]["value"]
+            for a in body.get("actions") or []
+            if a.get("selected_option")
+        ),
+        None,
+    )
+    values["direction"] = picked or values["direction"]  # the action is always current
     company = context["settings"].company_phone
     values["from"], values["to"] = numbers_for_direction(
         values["direction"] or "inbound", company, values["from"], values["to"]

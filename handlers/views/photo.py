@@ -116,12 +116,20 @@ def open_photo_modal(
     update_view(client, opened["id"], view, opened.get("hash"))
 
 
+def _chosen(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The option the person just picked (from the action, which is always current)."""
+    for action in body.get("actions") or []:
+        if action.get("selected_option"):
+            return action["selected_option"]
+    return None
+
+
 def project_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
     """Show the chosen project's open forms (a loading line first, then the list)."""
     ack()
     view = body["view"]
     meta = decode_metadata(view)
-    option = selected_option(view, Block.PHOTO_PROJECT)
+    option = _chosen(body) or selected_option(view, Block.PHOTO_PROJECT)
     if option is None:
         return
     loading = update_view(
@@ -149,7 +157,8 @@ def form_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: Any)
     view = body["view"]
     meta = decode_metadata(view)
     option = selected_option(view, Block.PHOTO_PROJECT)
-    form_value = parse_photo(view)["form_id"]
+    picked = (_chosen(body) or {}).get("value", "")
+    form_value = int(picked) if picked.isdigit() else parse_photo(view)["form_id"]
     if option is None or form_value is None:
         return
     forms = [
