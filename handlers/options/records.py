@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
@@ -19,8 +20,8 @@ SINGLE_TYPE = 50
 # Slack drops an options answer after 3 s: stop waiting for slow searches well before that.
 DEADLINE_SECONDS = 2.2
 
-# Shared by every options load: three searches in parallel, never more threads than that per load.
-_POOL = ThreadPoolExecutor(max_workers=12, thread_name_prefix="options")
+# Shared by every options load (three searches each); threads start only when needed.
+_POOL = ThreadPoolExecutor(max_workers=32, thread_name_prefix="options")
 
 
 def _query(body: dict[str, Any]) -> str:
@@ -43,9 +44,11 @@ def search_records(
     """Each type's matches, searched in parallel; a type that errs or is too slow is left out."""
     futures = {t: _POOL.submit(_search, coperniq, t, query, limit) for t in types}
     out: dict[str, list[dict[str, Any]]] = {}
+    # One deadline for all: they run in parallel, so each wait gets only what time is left.
+    until = time.monotonic() + deadline
     for record_type, future in futures.items():
         try:
-            out[record_type] = future.result(timeout=deadline)
+            out[record_type] = future.result(timeout=max(0.0, until - time.monotonic()))
         except FutureTimeout:
             log.warning("Options search for %s took longer than %.1f s", record_type, deadline)
         except CoperniqError as exc:
