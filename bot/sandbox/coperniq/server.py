@@ -400,17 +400,38 @@ class CoperniqSandbox:
 
     def find(self, collection: str, **match: Any) -> list[dict[str, Any]]:
         """Rendered records whose fields equal the values (`phase__slaStatus="VIOLATED"` nests)."""
-        out = []
-        for rec in self.all(collection):
-            ok = True
-            for key, want in match.items():
+        coll = self._coll(collection)
+
+        def matches(rec: dict[str, Any], keys: list[str]) -> bool:
+            for key in keys:
                 cur: Any = rec
                 for part in key.split("__"):
                     cur = cur.get(part) if isinstance(cur, dict) else None
-                if cur != want:
-                    ok = False
-                    break
-            if ok:
+                if cur != match[key]:
+                    return False
+            return True
+
+        # Plain stored fields are compared before rendering (benchmarks call find in loops over
+        # thousands of records); computed or rewritten fields only on the rendered record.
+        computed = {
+            "phase",
+            "stage",
+            "phaseInstances",
+            "title",
+            "contacts",
+            "id",
+            "downloadUrl",
+            "formLayouts",
+            "value",
+            "metaData",
+        }
+        plain = [k for k in match if k.split("__")[0] not in computed]
+        out = []
+        for raw in self.db.all(coll):
+            if plain and not matches(raw, plain):
+                continue
+            rec = self.api.render(coll, raw, detail=True, query={"include_contacts": "true"})
+            if matches(rec, list(match)):
                 out.append(rec)
         return out
 
