@@ -422,8 +422,9 @@ class CoperniqSandbox:
             "id",
             "downloadUrl",
             "formLayouts",
-            "value",
-            "metaData",
+            "fields",
+            "createdBy",
+            "createdByUser",
         }
         plain = [k for k in match if k.split("__")[0] not in computed]
         out = []
