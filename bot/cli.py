@@ -1,4 +1,4 @@
-"""`coperniq-bot`: the command line. Each command's work lives in its own module, imported lazily."""
+"""`coperniq-bot`: the command line; each command lives in its own module, imported lazily."""
 
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    s = sub.add_parser("serve", help="run the Slack app (Socket Mode or HTTP) and the scheduled jobs")
-    s.add_argument("--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set")
+    s = sub.add_parser(
+        "serve", help="run the Slack app (Socket Mode or HTTP) and the scheduled jobs"
+    )
+    s.add_argument(
+        "--http", action="store_true", help="serve HTTP even when SLACK_APP_TOKEN is set"
+    )
     s.add_argument("--port", type=int, help="HTTP port (default: PORT, 3000)")
     s.add_argument("--no-jobs", action="store_true", help="do not run the scheduled jobs here")
     s.set_defaults(target="bot.serve:main")
@@ -40,7 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     j.add_argument("--now", help="fix the clock (ISO-8601)")
     j.set_defaults(target="jobs.cli:run_main")
 
-    s = sub.add_parser("check", help="check configuration, Slack and Coperniq; one OK/FAIL line each")
+    s = sub.add_parser(
+        "check", help="check configuration, Slack and Coperniq; one OK/FAIL line each"
+    )
     s.set_defaults(target="bot.check:main")
 
     s = sub.add_parser("manifest", help="print the Slack app manifest")
@@ -59,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--api-key", default="sandbox-key", help="the key the sandbox accepts")
     c.set_defaults(target="bot.sandbox.coperniq.cli:main")
 
-    s = sub.add_parser("demo", help="run the bot's jobs on the built-in sandbox, no credentials needed")
+    s = sub.add_parser(
+        "demo", help="run the bot's jobs on the built-in sandbox, no credentials needed"
+    )
     s.set_defaults(target="jobs.demo:main")
     return p
 

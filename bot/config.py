@@ -10,8 +10,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from apscheduler.triggers.cron import CronTrigger
 from dotenv import dotenv_values
+
+from bot.crontab import crontab_trigger
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_COPERNIQ_BASE_URL = "https://api.coperniq.io/v1"
@@ -52,9 +53,7 @@ class ConfigError(Exception):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(
-            "Configuration problems:\n" + "\n".join(f"  - {p}" for p in problems)
-        )
+        super().__init__("Configuration problems:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,9 @@ class Settings:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
         missing = [n for n in names if not getattr(self, n)]
         if missing:
-            raise ConfigError([f"{ENV_NAMES[n]} is required here: {DESCRIPTIONS[n]}" for n in missing])
+            raise ConfigError(
+                [f"{ENV_NAMES[n]} is required here: {DESCRIPTIONS[n]}" for n in missing]
+            )
 
     def __repr__(self) -> str:  # dataclass repr would be fine (Secret hides itself); keep it short
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
@@ -139,7 +140,7 @@ def _http_url(value: str) -> bool:
 def load_settings(
     environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
 ) -> Settings:
-    """Build Settings from the environment (over values in `.env`); raise ConfigError listing every problem."""
+    """Build Settings from the environment over `.env`; ConfigError lists every problem."""
     values: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
         values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
@@ -207,7 +208,7 @@ def load_settings(
     for name in ("invoice_alert_cron", "sla_alert_cron"):
         if (value := get(name)) is not None:
             try:
-                CronTrigger.from_crontab(value, timezone=tz if isinstance(tz, ZoneInfo) else None)
+                crontab_trigger(value, tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC"))
             except ValueError as exc:
                 bad(name, f" ({value!r}: {exc})")
             out[name] = value

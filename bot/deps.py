@@ -1,4 +1,4 @@
-"""Deps: the long-lived objects one process shares (settings, store, Coperniq client, Slack client)."""
+"""Deps: the long-lived objects a process shares (settings, store, Coperniq and Slack clients)."""
 
 from __future__ import annotations
 

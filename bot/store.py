@@ -271,5 +271,6 @@ def claim_event(db: Database, event_id: str, now: datetime | None = None) -> boo
 
 def finish_event(db: Database, event_id: str, ok: bool) -> None:
     db.execute(
-        "update slack_events set status = ? where event_id = ?", ["done" if ok else "failed", event_id]
+        "update slack_events set status = ? where event_id = ?",
+        ["done" if ok else "failed", event_id],
     )

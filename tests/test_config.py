@@ -95,8 +95,19 @@ def test_require_names_what_a_command_needs() -> None:
 
 def test_urls_lose_their_trailing_slash_except_slack() -> None:
     s = load_settings(
-        {"COPERNIQ_APP_URL": "https://app.coperniq.io/388/", "SLACK_API_URL": "http://127.0.0.1:9/api/"},
+        {
+            "COPERNIQ_APP_URL": "https://app.coperniq.io/388/",
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+        },
         dotenv_path=None,
     )
     assert s.coperniq_app_url == "https://app.coperniq.io/388"
     assert s.slack_api_url == "http://127.0.0.1:9/api/"
+
+
+def test_crontab_weekdays_count_from_sunday_like_cron() -> None:
+    # 7 is Sunday in standard cron; APScheduler's own from_crontab would reject it.
+    s = load_settings({"SLA_ALERT_CRON": "0 9 * * 0,7"}, dotenv_path=None)
+    assert s.sla_alert_cron == "0 9 * * 0,7"
+    with pytest.raises(ConfigError):
+        load_settings({"SLA_ALERT_CRON": "0 9 * * 8"}, dotenv_path=None)

@@ -50,7 +50,9 @@ def test_api_calls_are_counted_in_a_window(store: st.Store) -> None:
             status=200,
             purpose="background",
         )
-    st.record_api_call(store.db, at=now, method="POST", path="/x", status=201, purpose="interactive")
+    st.record_api_call(
+        store.db, at=now, method="POST", path="/x", status=201, purpose="interactive"
+    )
     day_ago = now - timedelta(hours=24)
     assert st.api_calls_since(store.db, day_ago) == 3
     assert st.api_calls_since(store.db, day_ago, purpose="background") == 2
