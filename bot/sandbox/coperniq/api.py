@@ -481,6 +481,7 @@ class CoperniqAPI:
         return out
 
     def list_records(self, req: ApiRequest, coll: str) -> ApiResponse:
+        """GET /projects | /opportunities | /accounts: filtered, paginated plain array."""
         q = req.query
         page, size, desc = self._paging(q)
         self._bool_query(q, "include_archived")
@@ -498,6 +499,7 @@ class CoperniqAPI:
     _SEARCH_OPS = ("eq", "neq", "gt", "gte", "lt", "lte", "contains", "in", "nin", "between")
 
     def search_records(self, req: ApiRequest, coll: str) -> ApiResponse:
+        """GET /{records}/search: up to two prop/op/value conditions joined by `logic`."""
         q = req.query
         page, size, desc = self._paging(q)
         conds = []
@@ -585,6 +587,7 @@ class CoperniqAPI:
         return False
 
     def get_record(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /{records}/{id}; projects add phaseInstances."""
         rid = self._path_id(record_id, f"{RECORD_TYPES[coll]}Id")
         rec = self._require(coll, rid, self._what(coll))
         if not rec.get("isActive", True) and not self._bool_query(req.query, "include_archived"):
@@ -718,6 +721,7 @@ class CoperniqAPI:
         return cur
 
     def create_record(self, req: ApiRequest, coll: str) -> ApiResponse:
+        """POST /{records}, optionally matching an existing record (match_by)."""
         q = req.query
         body = self._body(req)
         match_by = q.get("match_by")
@@ -829,6 +833,7 @@ class CoperniqAPI:
         return max([r.get("number", 0) for r in recs] + [1000]) + 1
 
     def update_record(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """PATCH /{records}/{id}: partial update."""
         rid = self._path_id(record_id, f"{RECORD_TYPES[coll]}Id")
         body = self._body(req)
         with self._lock:
@@ -846,6 +851,7 @@ class CoperniqAPI:
         return ApiResponse(200, self.render(coll, rec, query=req.query))
 
     def delete_record(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """DELETE /{records}/{id}."""
         rid = self._path_id(record_id, f"{RECORD_TYPES[coll]}Id")
         if not self.db.delete(coll, rid):
             raise not_found(self._what(coll), rid)
@@ -860,6 +866,7 @@ class CoperniqAPI:
     # ----- work orders
     # -----------------------------------------------------------------------------
     def list_work_orders(self, req: ApiRequest) -> ApiResponse:
+        """GET /work-orders: every work order, paginated."""
         q = req.query
         page, size, desc = self._paging(q)
         items, _ = self.db.page(
@@ -873,18 +880,21 @@ class CoperniqAPI:
         return ApiResponse(200, [self.render("work_orders", r) for r in items])
 
     def list_work_order_templates(self, req: ApiRequest) -> ApiResponse:
+        """GET /work-orders/templates."""
         return ApiResponse(
             200,
             [self.render("work_order_templates", r) for r in self.db.all("work_order_templates")],
         )
 
     def get_work_order(self, req: ApiRequest, workOrderId: str) -> ApiResponse:  # noqa: N803
+        """GET /work-orders/{workOrderId}."""
         wid = self._path_id(workOrderId, "workOrderId")
         return ApiResponse(
             200, self.render("work_orders", self._require("work_orders", wid, "Work order"))
         )
 
     def list_record_work_orders(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /{records}/{id}/work-orders."""
         ptype, pid, _ = self._parent(coll, record_id)
         recs = self.db.all("work_orders", parent=(ptype, pid))
         if coll == "projects":
@@ -904,6 +914,7 @@ class CoperniqAPI:
         return ApiResponse(200, [self.render("work_orders", r) for r in recs])
 
     def create_work_order(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """POST /{records}/{id}/work-orders from a template: 201 WorkOrderCreateResponse."""
         ptype, pid, parent = self._parent(coll, record_id)
         body = self._body(req)
         tid = self._check(body, "templateId", int, required=True)
@@ -1005,6 +1016,7 @@ class CoperniqAPI:
     def update_work_order(
         self, req: ApiRequest, coll: str, record_id: str, workOrderId: str
     ) -> ApiResponse:  # noqa: N803
+        """PATCH /{records}/{id}/work-orders/{workOrderId}."""
         body = self._body(req)
         with self._lock:
             rec = self._record_work_order(coll, record_id, workOrderId)
@@ -1083,6 +1095,7 @@ class CoperniqAPI:
     def delete_work_order(
         self, req: ApiRequest, coll: str, record_id: str, workOrderId: str
     ) -> ApiResponse:  # noqa: N803
+        """DELETE /{records}/{id}/work-orders/{workOrderId}."""
         rec = self._record_work_order(coll, record_id, workOrderId)
         self.db.delete("work_orders", rec["id"])
         return ApiResponse(200, None)
@@ -1090,6 +1103,7 @@ class CoperniqAPI:
     # ----- line items
     # ------------------------------------------------------------------------------
     def get_line_items(self, req: ApiRequest, projectId: str) -> ApiResponse:  # noqa: N803
+        """GET /projects/{projectId}/line-items."""
         _, pid, _ = self._parent("projects", projectId)
         return ApiResponse(
             200,
@@ -1121,6 +1135,7 @@ class CoperniqAPI:
         return cat
 
     def put_line_items(self, req: ApiRequest, projectId: str) -> ApiResponse:  # noqa: N803
+        """PUT /projects/{projectId}/line-items: replace them all."""
         _, pid, _ = self._parent("projects", projectId)
         body = self._body(req)
         groups: list[tuple[str | None, list[Any], str]] = []
@@ -1187,6 +1202,7 @@ class CoperniqAPI:
     # ----- files
     # -----------------------------------------------------------------------------------
     def list_files(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /projects|opportunities/{id}/files."""
         ptype, pid, _ = self._parent(coll, record_id)
         return ApiResponse(
             200, [self.render("files", r) for r in self.db.all("files", parent=(ptype, pid))]
@@ -1201,9 +1217,11 @@ class CoperniqAPI:
         return rec
 
     def get_file(self, req: ApiRequest, coll: str, record_id: str, fileId: str) -> ApiResponse:  # noqa: N803
+        """GET /projects|opportunities/{id}/files/{fileId}."""
         return ApiResponse(200, self.render("files", self._record_file(coll, record_id, fileId)))
 
     def delete_file(self, req: ApiRequest, coll: str, record_id: str, fileId: str) -> ApiResponse:  # noqa: N803
+        """DELETE /projects|opportunities/{id}/files/{fileId}."""
         rec = self._record_file(coll, record_id, fileId)
         self.db.delete("files", rec["id"])
         return ApiResponse(200, {"success": True, "id": rec["id"]})
@@ -1250,6 +1268,7 @@ class CoperniqAPI:
         return url
 
     def create_file_from_url(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """POST /projects|opportunities/{id}/files with JSON {url, name?, phaseInstanceId?}."""
         ptype, pid, parent = self._parent(coll, record_id)
         body = self._body(req)
         url = self._check_url(body)
@@ -1273,6 +1292,7 @@ class CoperniqAPI:
         return ApiResponse(200, self.render("files", rec))
 
     def upload_file(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """POST /projects|opportunities/{id}/files/upload (multipart part `file`)."""
         ptype, pid, parent = self._parent(coll, record_id)
         if len(req.raw_body) > MAX_UPLOAD_BYTES:
             raise ApiError(413, "File too large: the upload limit is 6 MB", "PAYLOAD_TOO_LARGE")
@@ -1317,9 +1337,11 @@ class CoperniqAPI:
     # ----- workflows
     # -------------------------------------------------------------------------------
     def list_workflows(self, req: ApiRequest) -> ApiResponse:
+        """GET /workflows."""
         return ApiResponse(200, [self.render("workflows", r) for r in self.db.all("workflows")])
 
     def get_workflow(self, req: ApiRequest, workflowId: str) -> ApiResponse:  # noqa: N803
+        """GET /workflows/{workflowId}."""
         wid = self._path_id(workflowId, "workflowId")
         return ApiResponse(
             200, self.render("workflows", self._require("workflows", wid, "Workflow"))
@@ -1366,15 +1388,18 @@ class CoperniqAPI:
         )
 
     def list_invoices(self, req: ApiRequest) -> ApiResponse:
+        """GET /invoices: the {items, page, page_size, has_more} envelope."""
         return self._envelope(req)
 
     def list_record_invoices(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /projects/{id}/invoices and /accounts/{id}/invoices (envelope)."""
         ptype, pid, _ = self._parent(coll, record_id)
         if coll == "accounts":
             return self._envelope(req, account_id=pid)
         return self._envelope(req, parent=(ptype, pid))
 
     def get_invoice(self, req: ApiRequest, invoiceId: str) -> ApiResponse:  # noqa: N803
+        """GET /invoices/{invoiceId}."""
         iid = self._path_id(invoiceId, "invoiceId")
         return ApiResponse(200, self.render("invoices", self._require("invoices", iid, "Invoice")))
 
@@ -1411,6 +1436,7 @@ class CoperniqAPI:
         return lines
 
     def create_invoice(self, req: ApiRequest) -> ApiResponse:
+        """POST /invoices: 201 with the new invoice."""
         body = self._body(req)
         record_id = self._check(body, "recordId", int, required=True)
         method = self._check(
@@ -1484,6 +1510,7 @@ class CoperniqAPI:
         return ApiResponse(201, self.render("invoices", rec))
 
     def update_invoice(self, req: ApiRequest, invoiceId: str) -> ApiResponse:  # noqa: N803
+        """PATCH /invoices/{invoiceId}."""
         iid = self._path_id(invoiceId, "invoiceId")
         body = self._body(req)
         with self._lock:
@@ -1510,6 +1537,7 @@ class CoperniqAPI:
         return ApiResponse(200, self.render("invoices", rec))
 
     def delete_invoice(self, req: ApiRequest, invoiceId: str) -> ApiResponse:  # noqa: N803
+        """DELETE /invoices/{invoiceId}."""
         iid = self._path_id(invoiceId, "invoiceId")
         if not self.db.delete("invoices", iid):
             raise not_found("Invoice", iid)
@@ -1518,6 +1546,7 @@ class CoperniqAPI:
     # ----- forms
     # -----------------------------------------------------------------------------------
     def list_forms(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /projects|opportunities/{id}/forms?status=."""
         ptype, pid, _ = self._parent(coll, record_id)
         status = req.query.get("status")
         if status is not None and status not in seeddata.FORM_STATUSES:
@@ -1532,6 +1561,7 @@ class CoperniqAPI:
         return ApiResponse(200, [self.render("forms", r, detail=False) for r in recs])
 
     def get_form(self, req: ApiRequest, formId: str) -> ApiResponse:  # noqa: N803
+        """GET /forms/{formId} with formLayouts."""
         fid = self._path_id(formId, "formId")
         return ApiResponse(200, self.render("forms", self._require("forms", fid, "Form")))
 
@@ -1542,6 +1572,7 @@ class CoperniqAPI:
         }
 
     def update_form(self, req: ApiRequest, formId: str) -> ApiResponse:  # noqa: N803
+        """PATCH /forms/{formId}: status, assignee, due date, field values."""
         fid = self._path_id(formId, "formId")
         body = self._body(req)
         with self._lock:
@@ -1598,6 +1629,7 @@ class CoperniqAPI:
         form["completedAt"] = self.now_iso() if status == "COMPLETED" else None
 
     def attach_file_from_url(self, req: ApiRequest, formId: str) -> ApiResponse:  # noqa: N803
+        """POST /forms/{formId}/fields/file-from-url into a FILE field."""
         fid = self._path_id(formId, "formId")
         body = self._body(req)
         with self._lock:
@@ -1653,12 +1685,14 @@ class CoperniqAPI:
     # ----- calls and notes
     # -------------------------------------------------------------------------
     def list_calls(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /{records}/{id}/calls."""
         ptype, pid, _ = self._parent(coll, record_id)
         return ApiResponse(
             200, [self.render("calls", r) for r in self.db.all("calls", parent=(ptype, pid))]
         )
 
     def create_call(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """POST /{records}/{id}/calls: required fields and enums checked."""
         ptype, pid, _ = self._parent(coll, record_id)
         body = self._body(req)
         for name in ("fromNumber", "toNumber"):
@@ -1701,6 +1735,7 @@ class CoperniqAPI:
         return ApiResponse(201, self.render("calls", rec))
 
     def list_notes(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """GET /{records}/{id}/notes."""
         ptype, pid, _ = self._parent(coll, record_id)
         notes = []
         for r in self.db.all("notes", parent=(ptype, pid)):
@@ -1721,6 +1756,7 @@ class CoperniqAPI:
         return ApiResponse(200, {"notes": notes, "totalCount": len(notes)})
 
     def create_note(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
+        """POST /{records}/{id}/notes: 201 NoteCreateResponse."""
         ptype, pid, _ = self._parent(coll, record_id)
         body = self._body(req)
         text = self._check(body, "body", str, required=True)
@@ -1748,6 +1784,7 @@ class CoperniqAPI:
     # ----- users, teams, roles, properties, catalog
     # ------------------------------------------------
     def list_users(self, req: ApiRequest) -> ApiResponse:
+        """GET /users?email=&id=."""
         q = req.query
         users = self.db.all("users")
         if "email" in q:
@@ -1758,6 +1795,7 @@ class CoperniqAPI:
         return ApiResponse(200, [self.render("users", u) for u in users])
 
     def invite_user(self, req: ApiRequest) -> ApiResponse:
+        """POST /users: invite; 201 {email, status}."""
         body = self._body(req)
         email_ = self._check(body, "email", str, required=True)
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email_):
@@ -1790,12 +1828,15 @@ class CoperniqAPI:
         return ApiResponse(201, {"email": email_, "status": "INVITED"})
 
     def list_teams(self, req: ApiRequest) -> ApiResponse:
+        """GET /teams."""
         return ApiResponse(200, [self.render("teams", t) for t in self.db.all("teams")])
 
     def list_roles(self, req: ApiRequest) -> ApiResponse:
+        """GET /roles."""
         return ApiResponse(200, [self.render("roles", r) for r in self.db.all("roles")])
 
     def list_properties(self, req: ApiRequest) -> ApiResponse:
+        """GET /properties?record_type=."""
         rt = req.query.get("record_type")
         kinds = ["account", "opportunity", "project", "vendor", "ahj"]
         if rt is not None and rt not in kinds:
@@ -1811,6 +1852,7 @@ class CoperniqAPI:
         return ApiResponse(200, out)
 
     def list_catalog_items(self, req: ApiRequest) -> ApiResponse:
+        """GET /catalog-items."""
         return ApiResponse(
             200, [self.render("catalog_items", c) for c in self.db.all("catalog_items")]
         )
