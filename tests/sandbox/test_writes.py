@@ -352,3 +352,15 @@ def test_chunked_upload_is_read(checked: CoperniqSandbox, capi: httpx.Client) ->
     )
     assert r.status_code == 200 and r.json()["metaData"]["size"] == 8
     assert checked.file_content(r.json()["id"]) == b"JPEGDATA"
+
+
+def test_primary_name_filter_on_opportunities_and_accounts(
+    checked: CoperniqSandbox, capi: httpx.Client
+) -> None:
+    acc = checked.all("accounts")[0]
+    name = acc["contacts"][0]["name"]
+    found = capi.get("/accounts", params={"primaryName": name, "page_size": 100}).json()
+    assert acc["id"] in [a["id"] for a in found]
+    opp = checked.raw("opportunities", checked.all("opportunities")[0]["id"])
+    got = capi.get("/opportunities", params={"primaryName": opp["_primaryName"], "page_size": 100})
+    assert opp["id"] in [o["id"] for o in got.json()]

@@ -888,6 +888,7 @@ def generate(
                 "jurisdiction": None,
                 "lastActivity": iso(created + timedelta(hours=rng.randint(1, 200))),
                 "phaseId": sales[idx][0],
+                "_primaryName": acc["_contacts"][0]["name"],
             }
         )
 
