@@ -77,6 +77,8 @@ class Settings:
     sla_alert_cron: str = "0 8-17 * * 1-5"
     company_phone: str | None = None
     port: int = 3000
+    invoice_realert_days: int = 7
+    sla_realert_hours: int = 24
 
     def require(self, *names: str) -> None:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
@@ -110,6 +112,8 @@ ENV_NAMES: dict[str, str] = {
     "sla_alert_cron": "SLA_ALERT_CRON",
     "company_phone": "COMPANY_PHONE",
     "port": "PORT",
+    "invoice_realert_days": "INVOICE_REALERT_DAYS",
+    "sla_realert_hours": "SLA_REALERT_HOURS",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -130,6 +134,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sla_alert_cron": "a five-field crontab such as '0 8-17 * * 1-5'",
     "company_phone": "a phone number in E.164 form such as +15125550100",
     "port": "a TCP port number from 1 to 65535",
+    "invoice_realert_days": "whole days before a still-overdue invoice is listed again (0: never)",
+    "sla_realert_hours": "whole hours before a form still past SLA is announced again (0: never)",
 }
 
 
@@ -225,6 +231,12 @@ def load_settings(
             )
         else:
             bad("company_phone")
+    for name in ("invoice_realert_days", "sla_realert_hours"):
+        if (value := get(name)) is not None:
+            if not value.isdigit():
+                bad(name)
+            else:
+                out[name] = int(value)
     if (value := get("port")) is not None:
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             bad("port")

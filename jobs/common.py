@@ -163,6 +163,11 @@ class Plan:
 REALERT_SLACK = timedelta(minutes=10)
 
 
+def realert_interval(amount: int, unit: str) -> timedelta | None:
+    """The configured re-alert interval (INVOICE_REALERT_DAYS, SLA_REALERT_HOURS); 0: never."""
+    return timedelta(**{unit: amount}) if amount > 0 else None
+
+
 def plan_alerts(
     current: Mapping[str, str],
     rows: Mapping[str, AlertRow],

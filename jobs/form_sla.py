@@ -7,8 +7,9 @@ COMPLETED or CANCELLED. A phase without an SLA never alerts.
 When: SLA_ALERT_CRON (default `0 8-17 * * 1-5`, hourly in business hours) in BOT_TIMEZONE.
 Where: SLA_ALERT_CHANNEL, one message per run (red first, then yellow); off when that is unset.
 Dedupe key: ("form-sla", "form:<form id>") in the alerts table, level yellow|red: announced once per
-level, again on escalation or after REALERT; when the form is completed or cancelled, or its project
-leaves the phase, the message part that announced it is re-rendered with the form marked resolved.
+level, again on escalation or after SLA_REALERT_HOURS; when the form is completed or cancelled,
+or its project leaves the phase, the message part that announced it is re-rendered with the form
+marked resolved.
 Budget: projects are listed 100 a page (the API has no status filter: ACTIVE is kept
 client-side); only projects at or past yellow have their forms read, and a project's form list is
 reused from `form_cache` until its phase instance changes or FORMS_TTL passes (at most
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 JOB_ID = "form-sla"
 LEVEL_RANK = {"yellow": 1, "red": 2}
 CLOSED_FORM_STATUSES = frozenset({"COMPLETED", "CANCELLED"})
-REALERT = timedelta(days=1)  # remind about a form still past SLA once a day
+# Re-alert interval: SLA_REALERT_HOURS (default 24: remind about a form still past SLA daily).
 FORMS_TTL = timedelta(hours=6)  # a cached form list is re-read after this, even in the same phase
 REFRESH_PER_RUN = 10  # stale form lists re-read per run, so a run's cost stays flat
 PAGE_SIZE = 100
@@ -410,7 +411,7 @@ def run(
     *,
     dry_run: bool = False,
     out: Callable[[str], None] = print,
-    realert: timedelta | None = REALERT,
+    realert: timedelta | None | str = "settings",
     poster: SlackPoster | None = None,
     forms_ttl: timedelta = FORMS_TTL,
     refresh_per_run: int = REFRESH_PER_RUN,
@@ -436,7 +437,9 @@ def run(
         rank=LEVEL_RANK,
         dry_run=dry_run,
         out=out,
-        realert=realert,
+        realert=common.realert_interval(deps.settings.sla_realert_hours, "hours")
+        if realert == "settings"
+        else realert,
         poster=poster,
     )
 

@@ -7,9 +7,9 @@ list in thread replies when it does not fit in one message.
 When: INVOICE_ALERT_CRON (default `0 8 * * 1-5`) in BOT_TIMEZONE.
 Where: INVOICE_ALERT_CHANNEL; the job is off when that is unset.
 Dedupe key: ("overdue-invoices", "invoice:<id>") in the alerts table, level = aging bucket. An
-invoice is listed once per bucket: again when it moves to an older bucket or after REALERT; when it
-is paid (or no longer overdue, or deleted) the message part that listed it is re-rendered with it
-struck through.
+invoice is listed once per bucket: again when it moves to an older bucket or after
+INVOICE_REALERT_DAYS; when it is paid (or no longer overdue, or deleted) the message part that
+listed it is re-rendered with it struck through.
 Data: a local copy in the `invoices` table: one full sync, then `updated_after` syncs from the
 newest
 `updatedAt` seen (minus an overlap), and a full resync every FULL_RESYNC to drop deleted invoices.
@@ -51,7 +51,7 @@ BUCKETS: tuple[tuple[str, str, int, int | None], ...] = (
 BUCKET_RANK = {key: i for i, (key, *_rest) in enumerate(BUCKETS)}
 BUCKET_LABEL = {key: label for key, label, *_rest in BUCKETS}
 
-REALERT = timedelta(days=7)  # list a still-overdue invoice again after a week in the same bucket
+# Re-alert interval: INVOICE_REALERT_DAYS (default 7: list a still-overdue invoice weekly).
 FULL_RESYNC = timedelta(days=7)  # a full listing now and then catches invoices deleted in Coperniq
 SYNC_OVERLAP = timedelta(
     minutes=10
@@ -510,7 +510,7 @@ def run(
     *,
     dry_run: bool = False,
     out: Callable[[str], None] = print,
-    realert: timedelta | None = REALERT,
+    realert: timedelta | None | str = "settings",
     poster: SlackPoster | None = None,
 ) -> RunResult:
     """Sync, select, post the digest once, record; update earlier messages whose items resolved."""
@@ -527,7 +527,9 @@ def run(
         rank=BUCKET_RANK,
         dry_run=dry_run,
         out=out,
-        realert=realert,
+        realert=common.realert_interval(deps.settings.invoice_realert_days, "days")
+        if realert == "settings"
+        else realert,
         poster=poster,
     )
 

@@ -111,3 +111,11 @@ def test_crontab_weekdays_count_from_sunday_like_cron() -> None:
     assert s.sla_alert_cron == "0 9 * * 0,7"
     with pytest.raises(ConfigError):
         load_settings({"SLA_ALERT_CRON": "0 9 * * 8"}, dotenv_path=None)
+
+
+def test_realert_intervals_are_whole_numbers() -> None:
+    s = load_settings({"INVOICE_REALERT_DAYS": "3", "SLA_REALERT_HOURS": "0"}, dotenv_path=None)
+    assert (s.invoice_realert_days, s.sla_realert_hours) == (3, 0)
+    with pytest.raises(ConfigError) as info:
+        load_settings({"SLA_REALERT_HOURS": "daily"}, dotenv_path=None)
+    assert "SLA_REALERT_HOURS" in str(info.value)

@@ -126,3 +126,9 @@ def test_only_one_of_many_concurrent_takers_gets_the_lease(tmp_path: Path) -> No
     for th in threads:
         th.join(timeout=20)
     assert len(won) == 1
+
+
+def test_realert_interval_comes_from_settings_and_zero_means_never() -> None:
+    assert common.realert_interval(24, "hours") == timedelta(hours=24)
+    assert common.realert_interval(7, "days") == timedelta(days=7)
+    assert common.realert_interval(0, "days") is None
