@@ -182,3 +182,15 @@ def test_writes_on_opportunities_and_accounts_conform(
     upd = capi.patch(f"/accounts/{acc}", json={"accountType": "COMMERCIAL", "primaryPhone": None})
     assert upd.status_code == 200 and upd.json()["accountType"] == "COMMERCIAL"
     assert capi.delete(f"/opportunities/{opp}").status_code == 200
+
+
+def test_an_undeclared_query_parameter_is_caught() -> None:
+    s = _validating()
+    try:
+        with client_for(s) as c:
+            assert c.get("/invoices", params={"status": "OVERDUE"}).status_code == 200
+        assert s.conformance_errors == [
+            "GET /v1/invoices: request: query parameter 'status' is not in the spec"
+        ]
+    finally:
+        s.close()

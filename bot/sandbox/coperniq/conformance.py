@@ -190,6 +190,17 @@ class ConformanceChecker:
         op = self.spec["paths"][template].get(method.lower())
         return set(op.get("responses", {})) if op else None
 
+    def query_parameters(self, method: str, path: str) -> set[str]:
+        """Names of the query parameters an operation declares (path-level ones included)."""
+        template = self.find_template(path)
+        if template is None:
+            return set()
+        item = self.spec["paths"][template]
+        params = list(item.get("parameters", [])) + list(
+            item.get(method.lower(), {}).get("parameters", [])
+        )
+        return {p["name"] for p in params if p.get("in") == "query"}
+
     def find_template(self, path: str) -> str | None:
         """The spec path template a concrete /v1/... path belongs to (literal segments win)."""
         rel = path[3:] if path.startswith("/v1") else path
@@ -228,7 +239,14 @@ class ConformanceChecker:
         declared = self.declared_statuses(method, path)
         if declared is None:
             return [f"{where}: no such operation in the spec"]
-        req = self._request(method, path, list(query), headers, body, content_type)
+        query = list(query)
+        # openapi-core ignores query parameters the operation does not declare; the real API ignores
+        # them too, silently, so a client sending one believes it filters when it does not.
+        known = self.query_parameters(method, path)
+        for name in dict.fromkeys(k for k, _ in query):
+            if name not in known:
+                errors.append(f"{where}: request: query parameter {name!r} is not in the spec")
+        req = self._request(method, path, query, headers, body, content_type)
         multipart = (content_type or "").lower().startswith("multipart/form-data")
         for err in self.openapi.iter_request_errors(req):
             if multipart and "body" in type(err).__name__.lower():
