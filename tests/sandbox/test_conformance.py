@@ -194,3 +194,23 @@ def test_an_undeclared_query_parameter_is_caught() -> None:
         ]
     finally:
         s.close()
+
+
+def test_a_body_field_the_spec_does_not_list_is_a_warning() -> None:
+    s = _validating()
+    try:
+        pid = s.all("projects")[0]["id"]
+        body = {
+            "recordId": pid,
+            "calculationMethod": "PERCENTAGE",
+            "percentage": 30,
+            "title": "Deposit",
+        }
+        with client_for(s) as c:
+            assert c.post("/invoices", json=body).status_code == 201
+        assert s.conformance_errors == []
+        assert s.conformance_warnings == [
+            "POST /v1/invoices: request: body field 'title' is not in the spec"
+        ]
+    finally:
+        s.close()

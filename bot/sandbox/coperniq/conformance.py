@@ -201,6 +201,42 @@ class ConformanceChecker:
         )
         return {p["name"] for p in params if p.get("in") == "query"}
 
+    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in schema:
+            schema = self.spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        return schema
+
+    def warnings(self, *, method: str, path: str, body: bytes, content_type: str) -> list[str]:
+        """Top-level JSON body fields the operation's schema does not list.
+
+        Bodies are open objects in the spec, so these are valid as written; but the API may drop
+        such a key silently (an invoice `title` is simply lost), or the spec may be incomplete
+        (OpportunityUpsert has no accountId although Opportunity has). Warnings, not errors.
+        """
+        where = f"{method} {path}"
+        if "json" not in (content_type or "") or not body:
+            return []
+        template = self.find_template(path)
+        op = self.spec["paths"][template].get(method.lower(), {}) if template else {}
+        media = op.get("requestBody", {}).get("content", {}).get("application/json")
+        if not media:
+            return []
+        schema = self._resolve(media.get("schema", {}))
+        props = schema.get("properties")
+        if not props or schema.get("additionalProperties") not in (None, False):
+            return []
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return []
+        if not isinstance(data, dict):
+            return []
+        return [
+            f"{where}: request: body field {key!r} is not in the spec"
+            for key in data
+            if key not in props
+        ]
+
     def find_template(self, path: str) -> str | None:
         """The spec path template a concrete /v1/... path belongs to (literal segments win)."""
         rel = path[3:] if path.startswith("/v1") else path

@@ -218,6 +218,7 @@ class CoperniqSandbox:
         self.faults = FaultTable()
         self._requests: list[RecordedRequest] = []
         self._errors: list[str] = []
+        self._warnings: list[str] = []
         self._rec_lock = threading.Lock()
         self._stop = threading.Event()
         self._server: _Server | None = None
@@ -357,10 +358,17 @@ class CoperniqSandbox:
         with self._rec_lock:
             return list(self._errors)
 
+    @property
+    def conformance_warnings(self) -> list[str]:
+        """Request body fields the spec does not list (valid as written; the API may drop them)."""
+        with self._rec_lock:
+            return list(self._warnings)
+
     def clear_conformance_errors(self) -> None:
         """Forget recorded spec violations (after a test sent a deliberately wrong request)."""
         with self._rec_lock:
             self._errors.clear()
+            self._warnings.clear()
 
     def budget_remaining(self) -> int:
         """Requests left in the rolling 24-hour budget."""
@@ -685,6 +693,12 @@ class CoperniqSandbox:
             if self._checker is None:
                 return []
             try:
+                warnings = self._checker.warnings(
+                    method=method, path=path, body=raw, content_type=content_type
+                )
+                if warnings:
+                    with self._rec_lock:
+                        self._warnings.extend(warnings)
                 return self._checker.check(
                     method=method,
                     path=path,
