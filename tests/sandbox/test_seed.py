@@ -160,3 +160,35 @@ def test_people_and_reference_data(big: CoperniqSandbox) -> None:
     assert len(big.all("users")) >= 10 and len(big.all("teams")) >= 3 and len(big.all("roles")) >= 4
     assert big.all("work_order_templates") and big.all("work_orders") and big.all("opportunities")
     assert big.get("properties", 1)["project"]
+
+
+DIGEST = """
+import hashlib, json, sys
+from datetime import date
+from bot.sandbox.coperniq import CoperniqSandbox
+s = CoperniqSandbox(api_key="k", projects=15, today=date(2026, 1, 15))
+data = {c: s.all(c) for c in ("projects", "invoices", "forms", "accounts", "opportunities")}
+print(hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest())
+"""
+
+
+def test_seeding_is_the_same_in_another_process() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    digests = set()
+    for hashseed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hashseed, "PYTHONPATH": str(root)}
+        out = subprocess.run(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", DIGEST],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
