@@ -56,3 +56,18 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
             proc.kill()
             proc.wait(timeout=10)
     assert db.exists()
+
+
+def test_cli_reports_a_port_in_use(capsys) -> None:
+    import argparse
+
+    from bot.sandbox.coperniq import CoperniqSandbox
+    from bot.sandbox.coperniq.cli import main
+
+    with CoperniqSandbox(api_key="k", projects=2) as busy:
+        port = int(busy.base_url.rsplit(":", 1)[1].split("/")[0])
+        args = argparse.Namespace(
+            api_key="k", seed=388, projects=2, invoices=None, db=None, host="127.0.0.1", port=port
+        )
+        assert main(args) == 1
+    assert "Cannot listen" in capsys.readouterr().err

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 
 from bot.sandbox.coperniq.server import CoperniqSandbox
 
 
 def main(args: argparse.Namespace) -> int:
-    """Seed, serve on the given host/port, print the base URL and key, wait for Ctrl-C."""
+    """Seed (or reopen --db), serve on host:port, print the base URL and key, wait for Ctrl-C."""
     sb = CoperniqSandbox(
         api_key=args.api_key,
         seed=args.seed,
@@ -17,8 +18,14 @@ def main(args: argparse.Namespace) -> int:
         invoices=args.invoices,
         db_path=args.db,
     )
-    sb.start(host=args.host, port=args.port)
-    print(f"Coperniq sandbox on {sb.base_url}", flush=True)
+    try:
+        sb.start(host=args.host, port=args.port)
+    except OSError as exc:
+        print(f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        sb.close()
+        return 1
+    counts = f"{sb.db.count('projects')} projects, {sb.db.count('invoices')} invoices"
+    print(f"Coperniq sandbox on {sb.base_url} ({counts})", flush=True)
     print(f"  COPERNIQ_BASE_URL={sb.base_url}", flush=True)
     print(f"  COPERNIQ_API_KEY={args.api_key}", flush=True)
     print("Ctrl-C stops it.", flush=True)
