@@ -641,7 +641,7 @@ class CoperniqSandbox:
                 ApiResponse(
                     413, {"message": "Request body larger than 10 MB", "code": "PAYLOAD_TOO_LARGE"}
                 ),
-                rate=False,
+                rate=True,
             )
             return
         if "chunked" in headers.get("transfer-encoding", "").lower():
@@ -649,7 +649,7 @@ class CoperniqSandbox:
             if raw is None:
                 h.close_connection = True
                 body = {"message": "Request body larger than 10 MB", "code": "PAYLOAD_TOO_LARGE"}
-                self._send(h, ApiResponse(413, body), rate=False)
+                self._send(h, ApiResponse(413, body), rate=True)
                 return
         else:
             raw = h.rfile.read(length) if length else b""
