@@ -1,4 +1,4 @@
-"""Shared fixtures: real SQLite under tmp_path, the Coperniq sandbox and the fake Slack Web API on loopback."""
+"""Shared fixtures: SQLite under tmp_path, the Coperniq sandbox, the fake Slack on loopback."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def coperniq_sandbox() -> Iterator[object]:
-    """A seeded Coperniq sandbox on 127.0.0.1 that validates every request and response against the spec."""
+    """A seeded Coperniq sandbox on loopback checking each request and response against the spec."""
     from bot.sandbox.coperniq import CoperniqSandbox
 
     sb = CoperniqSandbox(api_key=SANDBOX_KEY, projects=60, validate=True)
