@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.coperniq.errors import BudgetExceeded
+from bot.ids import Action
 from bot.store import iso, kv_get, kv_set
 from jobs import common
 from jobs.common import RunResult, mrkdwn_escape
@@ -339,7 +340,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Open in Coperniq"},
                     "url": item["url"],
-                    "action_id": f"open_form_{item['form_id']}",
+                    "action_id": Action.OPEN_IN_COPERNIQ.value,
                 }
             blocks.append(block)
         if model["more"]:

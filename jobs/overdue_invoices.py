@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.coperniq.errors import BudgetExceeded
+from bot.ids import Action
 from bot.store import iso
 from jobs import common
 from jobs.common import RunResult, money, mrkdwn_escape
@@ -304,7 +305,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
                     "type": "button",
                     "text": {"type": "plain_text", "text": "Open in Coperniq"},
                     "url": item["url"],
-                    "action_id": f"open_invoice_{item['id']}",
+                    "action_id": Action.OPEN_IN_COPERNIQ.value,
                 }
             blocks.append(block)
         if model["more"]:

@@ -178,3 +178,20 @@ def test_sla_message_overflow_goes_to_thread_and_stays_valid() -> None:
         valid(fs.render(m)[1])
     models[1]["resolved"] = [models[1]["items"][0]["key"]]
     assert "✅ ~#" in str(fs.render(models[1])[1])
+
+
+def test_every_alert_button_uses_the_link_action_the_app_acks() -> None:
+    # A button whose action_id no listener handles makes Slack show an error on click.
+    from bot.ids import Action
+
+    found = alerts(5)
+    overdue = invoices(5)
+    rendered = [
+        fs.render(fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP)[0])[1],
+        oi.render(oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)[0])[1],
+    ]
+    buttons = [
+        b["accessory"] for blocks in rendered for b in blocks if b.get("accessory", {}).get("url")
+    ]
+    assert len(buttons) == 10
+    assert {b["action_id"] for b in buttons} == {Action.OPEN_IN_COPERNIQ.value}
