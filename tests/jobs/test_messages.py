@@ -190,8 +190,7 @@ def test_every_alert_button_uses_the_link_action_the_app_acks() -> None:
         fs.render(fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP)[0])[1],
         oi.render(oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)[0])[1],
     ]
-    buttons = [
-        b["accessory"] for blocks in rendered for b in blocks if b.get("accessory", {}).get("url")
-    ]
-    assert len(buttons) == 10
-    assert {b["action_id"] for b in buttons} == {Action.OPEN_IN_COPERNIQ.value}
+    for blocks in rendered:
+        buttons = [b["accessory"] for b in blocks if b.get("accessory", {}).get("url")]
+        assert buttons
+        assert {b["action_id"] for b in buttons} == {Action.OPEN_IN_COPERNIQ.value}
