@@ -10,7 +10,7 @@ import fcntl
 import json
 import sqlite3
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -252,19 +252,29 @@ def audit(
     )
 
 
-def claim_event(db: Database, event_id: str, now: datetime | None = None) -> bool:
-    """Record a Slack event id; False when it was already seen and handled or in progress."""
+def claim_event(
+    db: Database,
+    event_id: str,
+    now: datetime | None = None,
+    stale_after: timedelta = timedelta(minutes=4),
+) -> bool:
+    """Claim a Slack event id to process; False when it is done or being processed right now.
+
+    A delivery whose first run failed, or whose claim was left `processing` by a process that died
+    (older than `stale_after`, which is shorter than Slack's last retry about 5 minutes after the
+    first), is claimed again, so Slack's retry is never dropped.
+    """
+    now = now or utcnow()
     cur = db.execute(
         "insert or ignore into slack_events (event_id, received_at, status) values (?, ?, ?)",
-        [event_id, iso(now or utcnow()), "processing"],
+        [event_id, iso(now), "processing"],
     )
     if cur.rowcount:
         return True
-    # A first delivery that failed must not swallow Slack's retry.
     cur = db.execute(
-        "update slack_events set status = 'processing', received_at = ? "
-        "where event_id = ? and status = 'failed'",
-        [iso(now or utcnow()), event_id],
+        "update slack_events set status = 'processing', received_at = ? where event_id = ? "
+        "and (status = 'failed' or (status = 'processing' and received_at < ?))",
+        [iso(now), event_id, iso(now - stale_after)],
     )
     return bool(cur.rowcount)
 

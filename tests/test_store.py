@@ -123,3 +123,10 @@ def test_two_processes_opening_a_new_file_at_once_both_succeed(tmp_path: Path) -
         p.join(timeout=60)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     assert st.migrations.pending(st.Store(path).db) == []
+
+
+def test_a_claim_abandoned_by_a_dead_process_is_taken_over(store: st.Store) -> None:
+    t0 = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    assert st.claim_event(store.db, "Ev2", t0) is True
+    assert st.claim_event(store.db, "Ev2", t0 + timedelta(minutes=1)) is False
+    assert st.claim_event(store.db, "Ev2", t0 + timedelta(minutes=5)) is True

@@ -22,7 +22,7 @@ from typing import Any
 
 from slack_bolt.kwargs_injection.args import Args
 
-from bot.store import claim_event, finish_event, iso
+from bot.store import claim_event, finish_event
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +32,7 @@ STALE_AFTER = timedelta(minutes=4)
 
 def claim(db: Any, event_id: str, now: datetime | None = None) -> bool:
     """Claim `event_id` to process: new, failed before, or abandoned by a process that died."""
-    now = now or datetime.now(UTC)
-    if claim_event(db, event_id, now):
-        return True
-    cur = db.execute(
-        "update slack_events set status = 'processing', received_at = ? "
-        "where event_id = ? and status = 'processing' and received_at < ?",
-        [iso(now), event_id, iso(now - STALE_AFTER)],
-    )
-    return bool(cur.rowcount)
+    return claim_event(db, event_id, now or datetime.now(UTC), stale_after=STALE_AFTER)
 
 
 def _argument(args: Args, name: str) -> Any:
