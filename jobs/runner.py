@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.coperniq.errors import BudgetExceeded
 from jobs import common
 from jobs.common import RunResult
 
@@ -39,34 +38,6 @@ class Collected:
         [common.AlertRow], bool
     ]  # is our data about this row's item authoritative?
     notes: list[str] = field(default_factory=list)
-
-
-class CountingView:
-    """The client's background view, counting the requests this run sends through it.
-
-    Counted per logical request (a page, a forms list); the client's own retries of one request
-    appear in the store's api_calls ledger but not here. A request the budget refused is not
-    counted.
-    """
-
-    def __init__(self, coperniq: Any) -> None:
-        self.api = coperniq.background
-        self.count = 0
-        send = self.api.request
-
-        def request(*args: Any, **kwargs: Any) -> Any:
-            try:
-                result = send(*args, **kwargs)
-            except BudgetExceeded:
-                raise
-            except Exception:
-                self.count += 1
-                raise
-            self.count += 1
-            return result
-
-        # Resources call their view's `request`; an instance attribute takes precedence.
-        self.api.request = request
 
 
 def run_digest_job(
@@ -103,11 +74,12 @@ def run_digest_job(
             log.info("%s: another process holds the lease; skipping this run", job)
             result.ran = False
             return result
-    api = CountingView(deps.coperniq)
+    # A view of its own, so this run's count is not mixed with the other job's or a person's.
+    api = deps.coperniq.background.metered()
     try:
         _run_locked(
             deps,
-            api.api,
+            api,
             now,
             job,
             channel,
@@ -122,7 +94,7 @@ def run_digest_job(
             result,
         )
     finally:
-        result.coperniq_calls = api.count
+        result.coperniq_calls = api.calls_made
         if holder is not None:
             common.release_lease(db, job, holder)
     log.info(result.summary())

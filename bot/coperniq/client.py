@@ -545,6 +545,9 @@ class CoperniqClient:
         self.purpose = purpose
         self.policy = policy
         self.budget = transport.budget
+        # Calls made through this view (see metered()); retries of one call count once here,
+        # every attempt counts in the budget's ledger.
+        self.calls_made = 0
         self.projects = r.Records(self, "projects")
         self.opportunities = r.Records(self, "opportunities")
         self.accounts = r.Records(self, "accounts")
@@ -581,6 +584,10 @@ class CoperniqClient:
             view = views.setdefault(purpose, CoperniqClient._view(self._transport, purpose, policy))
         return view
 
+    def metered(self) -> CoperniqClient:
+        """A fresh view with this one's purpose and policy, counting its calls in `calls_made`."""
+        return CoperniqClient._view(self._transport, self.purpose, self.policy)
+
     @property
     def base_url(self) -> str:
         return self._transport.base_url
@@ -595,15 +602,23 @@ class CoperniqClient:
         files: dict[str, Any] | None = None,
     ) -> Any:
         """Send one call under this view's purpose and policy (resources use this)."""
-        return self._transport.request(
-            method,
-            path,
-            purpose=self.purpose,
-            policy=self.policy,
-            params=params,
-            json=json,
-            files=files,
-        )
+        try:
+            result = self._transport.request(
+                method,
+                path,
+                purpose=self.purpose,
+                policy=self.policy,
+                params=params,
+                json=json,
+                files=files,
+            )
+        except errors.BudgetExceeded:
+            raise  # refused before anything was sent
+        except errors.CoperniqError:
+            self.calls_made += 1
+            raise
+        self.calls_made += 1
+        return result
 
     def close(self) -> None:
         self._transport.close()

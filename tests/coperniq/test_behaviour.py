@@ -512,3 +512,24 @@ def test_retry_after_on_a_503_is_honoured_too(
     sb.inject(path="/teams", status=503, retry_after=12, times=1)
     client.teams.list()
     assert len(sleeper.calls) == 1 and sleeper.calls[0] >= 12.0
+
+
+# --- metered views ----------------------------------------------------------------------------
+
+
+def test_metered_views_count_their_own_calls_and_leave_the_shared_view_alone(
+    client: CoperniqClient, sb: Any
+) -> None:
+    shared = client.background
+    first, second = shared.metered(), shared.metered()
+    pid = a_project(sb)
+    first.projects.get(pid)
+    first.forms.list_for_project(pid)
+    second.projects.get(pid)
+    sb.inject(path="/projects/*", method="GET", status=404, times=1)
+    with pytest.raises(NotFound):
+        second.projects.get(pid)
+    assert (first.calls_made, second.calls_made) == (2, 2)
+    assert shared.calls_made == 0
+    assert client.background is shared and "request" not in vars(shared)
+    assert first.purpose == shared.purpose and first.budget is shared.budget
