@@ -438,6 +438,8 @@ def test_the_key_never_appears_in_logs_or_errors(
 def test_calls_are_logged_without_query_or_body(
     client: CoperniqClient, sb: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # The CLI quiets httpx to WARNING; an earlier test in this process may have run it.
+    caplog.set_level(logging.DEBUG, logger="httpx")
     with caplog.at_level(logging.DEBUG):
         list(client.projects.list(primaryEmail="maria.garcia@example.com", page_size=5))
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.coperniq"]
