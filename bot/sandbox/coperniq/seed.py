@@ -978,7 +978,7 @@ def generate(
         amount = round(max(95.0, proj["value"] * rng.choice([0.1, 0.3, 0.4, 0.5, 1.0])), 2)
         issued = today - timedelta(days=rng.randint(0, 150))
         if status == "OVERDUE":
-            due = today - timedelta(days=rng.randint(1, 90))
+            due = today - timedelta(days=rng.randint(1, 150))  # some in the 90+ aging bucket
         elif status in ("PAID", "DECLINED"):
             due = issued + timedelta(days=rng.choice([15, 30]))
         elif status == "DRAFT":
