@@ -136,15 +136,10 @@ def make_socket_mode_handler(app: App, app_token: str) -> Any:
     )
 
 
-def start_jobs(deps: Deps) -> Callable[[], None] | None:
-    """Start the scheduled jobs in this process; None when the jobs module isn't installed yet."""
-    try:
-        from jobs.scheduler import start_background
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("jobs", "jobs.scheduler"):
-            raise
-        log.warning("Scheduled jobs are not available in this build; serving without them")
-        return None
+def start_jobs(deps: Deps) -> Callable[[], None]:
+    """Start the scheduled jobs in this process; returns the function that stops them."""
+    from jobs.scheduler import start_background
+
     return start_background(deps)
 
 
