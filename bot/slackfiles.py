@@ -16,8 +16,31 @@ _MAGIC: tuple[tuple[int, bytes, str], ...] = (
 _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif")
 
 
+SLACK_API_URL = "https://slack.com/api/"
+
+
 class SlackFileError(Exception):
     """A file that could not be fetched as a photo; the message is for the person."""
+
+
+def is_slack_file_url(url: str, api_url: str = SLACK_API_URL) -> bool:
+    """Whether `url` is on Slack's own hosts (those of SLACK_API_URL), fit for the bot token."""
+    try:
+        target, api = httpx.URL(url), httpx.URL(api_url)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    if target.scheme not in ("http", "https") or not target.host:
+        return False
+    # A local Slack (tests, sandboxes) serves its files from its own origin.
+    if (target.scheme, target.host, target.port) == (api.scheme, api.host, api.port):
+        return True
+    # Slack proper: files.slack.com beside slack.com/api, always over https on the default port.
+    return (
+        target.scheme == "https"
+        and target.port is None
+        and bool(api.host)
+        and (target.host == api.host or target.host.endswith("." + api.host))
+    )
 
 
 @dataclass(frozen=True)
@@ -41,9 +64,18 @@ def sniff_image(content: bytes) -> str | None:
 
 
 def download(
-    url: str, token: str, *, max_bytes: int, http: httpx.Client | None = None, timeout: float = 20.0
+    url: str,
+    token: str,
+    *,
+    max_bytes: int,
+    api_url: str = SLACK_API_URL,
+    http: httpx.Client | None = None,
+    timeout: float = 20.0,
 ) -> Downloaded:
     """GET a Slack file with the bot token; refuse login pages, non-images and oversize files."""
+    # The URL comes from a payload or files.info: the token goes to Slack's own hosts only.
+    if not is_slack_file_url(url, api_url):
+        raise SlackFileError("its download link is not on Slack, so the bot did not fetch it.")
     own = http is None
     client = http or httpx.Client(timeout=timeout, follow_redirects=True)
     try:

@@ -238,7 +238,9 @@ def _attach_one(
             url = info.get("url_private_download")
         if not url:
             raise SlackFileError("Slack gave no download link for it.")
-        got = download(url, client.token or "", max_bytes=MAX_UPLOAD_BYTES)
+        got = download(
+            url, client.token or "", max_bytes=MAX_UPLOAD_BYTES, api_url=client.base_url
+        )
     except SlackFileError as exc:
         submissions.mark(db, key, submissions.FAILED, detail={"error": str(exc)})
         return "failed", str(exc)

@@ -287,3 +287,16 @@ def test_the_find_button_opens_the_photo_modal_on_that_project(slack):
     )
     offered = [o["value"] for o in _input(view, Block.PHOTO_FORM)["element"]["options"]]
     assert str(form["id"]) in offered
+
+
+def test_a_file_whose_link_leaves_slack_is_not_fetched_and_is_named(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    good = slack.fake_slack.add_file(JPEG, "ok.jpg")
+    odd = dict(slack.fake_slack.add_file(JPEG, "odd.jpg"))
+    odd["url_private_download"] = "http://127.0.0.1:9/files-pri/T0TEST-F1/download/odd.jpg"
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [good, odd]})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    text = posts_to(slack, CHANNEL)[0]["text"]
+    assert "1 photo attached" in text and "odd.jpg" in text and "not on Slack" in text
+    assert len(_attaches(slack, form["id"])) == 1

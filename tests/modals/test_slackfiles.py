@@ -7,7 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bot.phones import display, to_e164
-from bot.slackfiles import SlackFileError, download, sniff_image
+from bot import slackfiles
+from bot.slackfiles import SlackFileError, is_slack_file_url, sniff_image
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 200
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 50
@@ -54,6 +55,12 @@ def files_url() -> Iterator[str]:
     server.server_close()
 
 
+def download(url: str, token: str, **kw: object) -> object:
+    """The real download, with the test server standing in for Slack (its own API origin)."""
+    origin = url.split("/", 3)
+    return slackfiles.download(url, token, api_url="/".join(origin[:3]) + "/api/", **kw)
+
+
 def test_a_photo_downloads_with_the_bot_token(files_url):
     got = download(f"{files_url}/photo.jpg", TOKEN, max_bytes=10_000)
     assert got.content == JPEG and got.content_type == "image/jpeg"
@@ -94,3 +101,52 @@ def test_phone_numbers_become_e164_or_none():
     assert to_e164("+44 20 7946 0958") == "+442079460958"
     assert to_e164("555-01") is None and to_e164("") is None
     assert display("+15125550134") == "(512) 555-0134"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/files-pri/T1-F1/download/a.jpg",
+        "https://files.slack.com.evil.example/files-pri/T1-F1/a.jpg",
+        "https://files.slack.com@evil.example/a.jpg",
+        "http://files.slack.com/files-pri/T1-F1/a.jpg",
+        "https://files.slack.com:8443/a.jpg",
+        "file:///etc/passwd",
+        "",
+    ],
+)
+def test_the_token_is_never_offered_outside_slack(url):
+    assert not is_slack_file_url(url, "https://slack.com/api/")
+    with pytest.raises(SlackFileError, match="not on Slack"):
+        slackfiles.download(url, TOKEN, max_bytes=100, api_url="https://slack.com/api/")
+
+
+def test_slack_file_hosts_and_a_local_slack_are_allowed():
+    assert is_slack_file_url("https://files.slack.com/files-pri/T1-F1/download/a.jpg")
+    assert is_slack_file_url("http://127.0.0.1:5000/files-pri/a.jpg", "http://127.0.0.1:5000/api/")
+    assert not is_slack_file_url("http://127.0.0.1:5001/a.jpg", "http://127.0.0.1:5000/api/")
+
+
+def test_a_download_link_on_another_host_gets_no_request_and_no_token(files_url):
+    """A payload naming another server's URL: that server never sees the bot token."""
+    seen: list[str | None] = []
+
+    class Spy(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    spy = ThreadingHTTPServer(("127.0.0.1", 0), Spy)
+    threading.Thread(target=spy.serve_forever, daemon=True).start()
+    try:
+        elsewhere = f"http://127.0.0.1:{spy.server_address[1]}/photo.jpg"
+        with pytest.raises(SlackFileError, match="not on Slack"):
+            slackfiles.download(elsewhere, TOKEN, max_bytes=10_000, api_url=files_url + "/api/")
+    finally:
+        spy.shutdown()
+        spy.server_close()
+    assert seen == []
