@@ -18,6 +18,8 @@ TRIGGER_EXPIRED = (
     "That took too long to open (Slack allows 3 seconds). Please run the command or press the "
     "button again."
 )
+# views.open's answers to a trigger id that is too old, unknown or already used (Slack's names).
+TRIGGER_ERRORS = ("expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id")
 # Errors that mean the bot may not post in that conversation: fall back to a DM.
 _CANNOT_POST = {
     "not_in_channel",
@@ -52,7 +54,7 @@ def open_view(
         return client.views_open(trigger_id=trigger_id, view=view)["view"]
     except SlackApiError as exc:
         error = slack_error(exc)
-        if error in ("expired_trigger_id", "invalid_trigger_id", "trigger_exchanged"):
+        if error in TRIGGER_ERRORS:
             log.warning("views.open failed (%s): asking the user to retry", error)
             tell(client, channel, user, TRIGGER_EXPIRED)
             return None

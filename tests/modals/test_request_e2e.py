@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from bot.ids import Action, Block
 from tests.modals.e2e import open_modal, posts_to, submit, writes
 from tests.modals.slackstate import check_message, check_options_response
@@ -189,8 +191,9 @@ def test_a_field_coperniq_rejects_is_shown_on_that_field(slack):
     slack.wait_until(lambda: posts_to(slack, CHANNEL))
 
 
-def test_an_expired_trigger_tells_the_person_to_try_again(slack):
-    slack.fake_slack.fail("views.open", "expired_trigger_id", times=1)
+@pytest.mark.parametrize("error", ["expired_trigger_id", "exchanged_trigger_id"])
+def test_an_expired_trigger_tells_the_person_to_try_again(slack, error):
+    slack.fake_slack.fail("views.open", error, times=1)
     slack.command("request")
     slack.wait_until(lambda: slack.fake_slack.calls_to("chat.postEphemeral"))
     text = slack.fake_slack.calls_to("chat.postEphemeral")[0]["text"]
