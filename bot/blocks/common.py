@@ -181,10 +181,12 @@ def modal(
 
 def encode_metadata(meta: Mapping[str, Any]) -> str:
     """Compact JSON for private_metadata; refuses what Slack would reject (over 3000 characters)."""
+    # Slack counts characters: \uXXXX escapes would make a non-Latin file name six times longer.
     text = json.dumps(
         {k: v for k, v in meta.items() if v not in (None, "", [], {})},
         separators=(",", ":"),
         sort_keys=True,
+        ensure_ascii=False,
     )
     if len(text) > METADATA_MAX:
         raise ValueError("private_metadata over 3000 characters")

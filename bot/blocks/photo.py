@@ -282,15 +282,26 @@ def photo_confirmation(
     return {"text": text, "blocks": blocks}
 
 
+def _refs_json(refs: Sequence[Sequence[Any]]) -> str:
+    # Slack counts characters: keep non-Latin names as they are, not as \uXXXX escapes.
+    return json.dumps(refs, separators=(",", ":"), ensure_ascii=False)
+
+
 def dm_photos_prompt(files: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The DM answer to photos: a button opening the photo modal with them; None if no photos."""
     refs = file_refs(files)
     if not refs:
         return None
-    value = json.dumps(refs, separators=(",", ":"))
+    value = _refs_json(refs)
+    # Shorter names before fewer photos: a photo left off the button would be dropped silently.
+    for cut in (20, 8):
+        if len(value) <= BUTTON_VALUE_MAX:
+            break
+        refs = [[i, truncate(n, cut), size] for i, n, size in refs]
+        value = _refs_json(refs)
     while len(value) > BUTTON_VALUE_MAX and refs:
         refs = refs[:-1]
-        value = json.dumps(refs, separators=(",", ":"))
+        value = _refs_json(refs)
     n = len(refs)
     them = "them" if n != 1 else "it"
     text = f"Got {n} photo{'s' if n != 1 else ''}. Attach {them} to a Coperniq form?"

@@ -161,3 +161,27 @@ def test_confirmation_names_each_failed_file():
     text = msg["blocks"][0]["text"]["text"]
     assert "attached 2 photos" in text and "c.jpg: it is not a photo" in text
     assert "c.jpg" in msg["text"]
+
+
+def _named(names):
+    return [
+        {"id": f"F{i:011d}", "name": n, "mimetype": "image/jpeg", "size": 3_000_000}
+        for i, n in enumerate(names)
+    ]
+
+
+def test_ten_photos_with_non_latin_names_all_reach_the_dm_button():
+    files = _named([f"Фото крыши северная сторона дом Смит {i}.jpg" for i in range(10)])
+    prompt = dm_photos_prompt(files)
+    check_message(prompt)
+    assert prompt["text"].startswith("Got 10 photos")
+    refs = refs_from_button(prompt["blocks"][1]["elements"][0]["value"])
+    assert [r[0] for r in refs] == [f["id"] for f in files]
+
+
+def test_ten_photos_with_emoji_names_fit_the_modal_metadata():
+    refs = file_refs(_named(["📷" * 40 + f"{i}.jpg" for i in range(10)]))
+    view = build_photo_modal({"c": "C0CHANNEL", "u": "U0USER", "f": refs, "t": "1700000000.0001"})
+    check_view(view)
+    assert len(view["private_metadata"]) <= 3000
+    assert len(refs) == 10
