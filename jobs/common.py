@@ -111,6 +111,27 @@ def acquire_lease(
     return holder if row and row[0] == holder else None
 
 
+def renew_lease(
+    db: Database,
+    job: str,
+    holder: str,
+    *,
+    ttl: timedelta = LEASE_TTL,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> bool:
+    """Extend our lease by `ttl` from now; False when it expired and another process took it."""
+    # Never re-insert: if the row is gone or names another holder, someone else may be running.
+    cur = db.execute(
+        "update job_leases set expires_at = ? where job = ? and holder = ?",
+        [iso(clock() + ttl), job, holder],
+    )
+    return cur.rowcount == 1
+
+
+class LeaseLost(RuntimeError):
+    """Our lease expired during a run and another process took the job over."""
+
+
 def release_lease(db: Database, job: str, holder: str) -> None:
     """Give the lease back (only if still ours)."""
     db.execute("delete from job_leases where job = ? and holder = ?", [job, holder])

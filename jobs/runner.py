@@ -76,6 +76,14 @@ def run_digest_job(
             return result
     # A view of its own, so this run's count is not mixed with the other job's or a person's.
     api = deps.coperniq.background.metered()
+
+    def keep() -> None:
+        # Called before every Slack write: a run slower than the lease (a first sync of 10,000
+        # invoices, a long thread at one message a second, Retry-After waits) keeps it, and a run
+        # whose lease lapsed and was taken by another process stops instead of posting twice.
+        if holder is not None and not common.renew_lease(db, job, holder, clock=clock):
+            raise common.LeaseLost(f"{job}: the lease expired and another process took the job")
+
     try:
         _run_locked(
             deps,
@@ -92,7 +100,12 @@ def run_digest_job(
             realert,
             poster,
             result,
+            keep,
         )
+    except common.LeaseLost as exc:
+        log.warning("%s; this run stops without posting more", exc)
+        result.notes.append("stopped: the lease expired and another process took the job over")
+        holder = None  # not ours any more: nothing to release
     finally:
         result.coperniq_calls = api.calls_made
         if holder is not None:
@@ -116,6 +129,7 @@ def _run_locked(
     realert: timedelta | None,
     poster: SlackPoster | None,
     result: RunResult,
+    keep: Callable[[], None] = lambda: None,
 ) -> None:
     db = deps.store.db
     rows = common.load_alerts(db, job)
@@ -145,9 +159,9 @@ def _run_locked(
     assert channel is not None and deps.slack is not None
     poster = poster or SlackPoster(deps.slack)
     if models:
-        _post(deps, now, job, channel, models, render, to_text, rows, got, poster, result)
+        _post(deps, now, job, channel, models, render, to_text, rows, got, poster, result, keep)
     if plan.resolve:
-        _resolve(deps, now, job, plan.resolve, rows, render, poster, result)
+        _resolve(deps, now, job, plan.resolve, rows, render, poster, result, keep)
     common.prune_models(db, now - MODEL_KEEP)
 
 
@@ -163,6 +177,7 @@ def _post(
     got: Collected,
     poster: SlackPoster,
     result: RunResult,
+    keep: Callable[[], None],
 ) -> None:
     db = deps.store.db
     result.texts.append(to_text(models))
@@ -172,6 +187,7 @@ def _post(
     for model in models:
         keys = [item["key"] for item in model["items"]]
         text, blocks = render(model)
+        keep()
         try:
             ts = poster.post(channel, text, blocks, thread_ts=main_ts)
         except Exception:
@@ -190,7 +206,7 @@ def _post(
         with db.conn:  # one commit per message, not per item
             db.execute("begin immediate")
             _record_part(db, job, channel, ts, keys, now, rows, got, result, superseded)
-    _mark_moved(deps, now, job, superseded, render, poster, result)
+    _mark_moved(deps, now, job, superseded, render, poster, result, keep)
 
 
 def _record_part(
@@ -237,10 +253,12 @@ def _mark_moved(
     render: Callable[..., Any],
     poster: SlackPoster,
     result: RunResult,
+    keep: Callable[[], None],
 ) -> None:
     """Show, in each earlier message, that its item was listed again in a newer one."""
     db = deps.store.db
     for (channel, ts), keys in superseded.items():
+        keep()
         try:
             model = common.load_model(db, channel, ts)
             if model is None:
@@ -264,6 +282,7 @@ def _resolve(
     render: Callable[..., Any],
     poster: SlackPoster,
     result: RunResult,
+    keep: Callable[[], None],
 ) -> None:
     db = deps.store.db
     by_message: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -271,6 +290,7 @@ def _resolve(
         row = rows[key]
         by_message[(row.channel or "", row.message_ts or "")].append(key)
     for (channel, ts), group in by_message.items():
+        keep()
         try:
             model = common.load_model(db, channel, ts)
             if model is not None:

@@ -132,3 +132,19 @@ def test_realert_interval_comes_from_settings_and_zero_means_never() -> None:
     assert common.realert_interval(24, "hours") == timedelta(hours=24)
     assert common.realert_interval(7, "days") == timedelta(days=7)
     assert common.realert_interval(0, "days") is None
+
+
+def test_a_renewed_lease_outlives_its_ttl_and_a_lease_taken_over_cannot_be_renewed(
+    tmp_path: Path,
+) -> None:
+    a, b = Store(tmp_path / "bot.db"), Store(tmp_path / "bot.db")
+    t = [NOW]
+    holder = common.acquire_lease(a.db, "form-sla", clock=lambda: t[0])
+    assert holder is not None
+    t[0] = NOW + common.LEASE_TTL - timedelta(minutes=1)
+    assert common.renew_lease(a.db, "form-sla", holder, clock=lambda: t[0])
+    t[0] = NOW + common.LEASE_TTL + timedelta(minutes=1)
+    assert common.acquire_lease(b.db, "form-sla", clock=lambda: t[0]) is None  # still ours
+    t[0] += common.LEASE_TTL
+    assert common.acquire_lease(b.db, "form-sla", clock=lambda: t[0]) is not None
+    assert not common.renew_lease(a.db, "form-sla", holder, clock=lambda: t[0])
