@@ -6,10 +6,13 @@ one. Invoices and bills answer `{items, page, page_size, has_more}` and end on `
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from bot.coperniq.errors import CoperniqError
+
+log = logging.getLogger("bot.coperniq")
 
 MAX_PAGE_SIZE = 100
 
@@ -43,6 +46,8 @@ def _pages(
     fetch: Fetch, base: dict[str, Any], page_size: int, envelope: bool
 ) -> Iterator[dict[str, Any]]:
     page = 1
+    expected = page_size  # the page size the server actually uses (learned for plain arrays)
+    probing = False
     while True:
         body = fetch({**base, "page": page, "page_size": page_size})
         if envelope:
@@ -61,6 +66,30 @@ def _pages(
                     "Coperniq answered a list request with something other than a list."
                 )
             yield from body
-            if len(body) < page_size:
+            n = len(body)
+            if n == 0:
                 return
+            if n >= expected:
+                # A full page: the server honours this size (or pages by a larger one it chose).
+                expected = n
+            elif page > 1 or not _could_be_a_cap(n):
+                return
+            else:
+                # A short first page of a round size: the end, or a server that caps page_size
+                # below what we asked (the spec says 100; the default is 20). Stopping here would
+                # silently drop every later record, so look at the next page once.
+                log.debug("short first page of %d; checking for a server-side page cap", n)
+                expected, probing = n, True
+                page += 1
+                continue
+            if probing:
+                probing = False
+                log.warning(
+                    "Coperniq pages this list by %d, not the %d asked for; reading on", n, page_size
+                )
         page += 1
+
+
+def _could_be_a_cap(n: int) -> bool:
+    """Whether a short first page's size looks like a server's page cap (20, 25, 50, ...)."""
+    return n >= 10 and n % 5 == 0

@@ -535,3 +535,13 @@ def test_metered_views_count_their_own_calls_and_leave_the_shared_view_alone(
     assert shared.calls_made == 0
     assert client.background is shared and "request" not in vars(shared)
     assert first.purpose == shared.purpose and first.budget is shared.budget
+
+
+def test_a_server_capping_page_size_below_100_still_gives_every_project(
+    client: CoperniqClient, sb: Any
+) -> None:
+    sb.api.max_page_size = 20  # pages by 20 whatever page_size asks for
+    want = sorted(p["id"] for p in sb.find("projects"))
+    got = [p["id"] for p in client.projects.list()]
+    assert sorted(got) == want and len(got) == len(set(got)) == 60
+    assert len(to(sb, "/projects")) == 4  # 20 + 20 + 20 + the empty page that ends it

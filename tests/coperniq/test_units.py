@@ -6,6 +6,7 @@ import logging
 import pickle
 import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -325,3 +326,33 @@ def test_views_share_transport_and_budget() -> None:
     assert client.interactive.purpose == "interactive"
     assert client.background.purpose == client.purpose == "background"
     assert client.interactive.background is client.background
+
+
+def _capped_source(n: int, cap: int) -> tuple[list[dict], Any]:
+    """A server that pages by `cap` whatever page_size asks for."""
+    data = [{"id": i} for i in range(1, n + 1)]
+    calls: list[dict] = []
+
+    def fetch(params: dict) -> list[dict]:
+        calls.append(params)
+        start = (params["page"] - 1) * cap
+        return data[start : start + cap]
+
+    return calls, fetch
+
+
+@pytest.mark.parametrize("n,cap,pages", [(230, 50, 5), (40, 20, 3), (20, 20, 2), (100, 25, 5)])
+def test_a_server_capping_page_size_below_the_ask_is_read_to_the_end(
+    n: int, cap: int, pages: int
+) -> None:
+    calls, fetch = _capped_source(n, cap)
+    got = list(paginate(fetch, page_size=100))
+    assert [r["id"] for r in got] == list(range(1, n + 1))
+    assert len(calls) == pages
+
+
+@pytest.mark.parametrize("n", [3, 17, 99])
+def test_a_short_first_page_of_an_odd_size_costs_no_extra_call(n: int) -> None:
+    calls, fetch = _array_source(n)
+    assert len(list(paginate(fetch, page_size=100))) == n  # type: ignore[arg-type]
+    assert len(calls) == 1

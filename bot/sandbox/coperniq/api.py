@@ -90,6 +90,8 @@ class CoperniqAPI:
         self._origin = origin
         self._lock = threading.RLock()
         self._last_now: datetime | None = None
+        # Tests lower it to play a server that caps page_size below the documented 100.
+        self.max_page_size = MAX_PAGE_SIZE
         self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self._register()
 
@@ -275,7 +277,7 @@ class CoperniqAPI:
         # The spec says "max 100" only in prose and declares no `maximum`; the sandbox caps larger
         # values at 100 (what list APIs of this kind do) rather than refusing them, and echoes the
         # cap in envelopes.
-        size = min(self._int_query(q, "page_size", 20), MAX_PAGE_SIZE)
+        size = min(self._int_query(q, "page_size", 20), self.max_page_size)
         order = q.get("order_by", "asc")
         if order not in ("asc", "desc"):
             raise bad_request("order_by must be asc or desc", "order_by")
