@@ -6,6 +6,8 @@ import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
+
 from bot import submissions
 from bot.blocks.call import record_option
 from bot.blocks.common import (
@@ -187,17 +189,39 @@ def _slack_files(client: WebClient, data: dict[str, Any], meta: dict[str, Any]) 
     return out
 
 
-def _already_on_field(coperniq: CoperniqClient, form_id: int, column_id: int, name: str) -> bool:
-    """Whether the FILE field already holds a file of that name (after an unknown outcome)."""
+def _already_on_field(
+    coperniq: CoperniqClient, form_id: int, column_id: int, name: str
+) -> bool | None:
+    """Whether the FILE field already holds a file of that name; None when Coperniq can't say."""
     try:
         detail = coperniq.forms.get(form_id)
-    except CoperniqError:
-        return False
+    except CoperniqError as exc:
+        log.warning("Could not check form %s for an earlier copy: %r", form_id, exc)
+        return None
     for group in detail.get("formLayouts") or []:
         for prop in group.get("properties") or group.get("fields") or []:
             if prop.get("columnId") == column_id and isinstance(prop.get("value"), list):
                 return any(isinstance(v, dict) and v.get("name") == name for v in prop["value"])
     return False
+
+
+def _resolve(client: WebClient, file: dict[str, Any]) -> dict[str, Any]:
+    """The file with its download link and full name (from files.info when not in the payload)."""
+    # Files chosen before the modal carry only their id and a name shortened for display.
+    if file.get("url_private_download"):
+        return file
+    try:
+        info = client.files_info(file=file["id"])["file"]
+    except SlackApiError as exc:
+        why = slack_error(exc)
+        raise SlackFileError(f"Slack would not give the bot this file ({why}).") from None
+    except Exception as exc:  # Slack unreachable: this file fails, the others still go
+        log.exception("files.info %s failed", file["id"])
+        why = type(exc).__name__
+        raise SlackFileError(f"Slack could not be reached for it ({why}).") from None
+    if not info.get("url_private_download"):
+        raise SlackFileError("Slack gave no download link for it.")
+    return {**file, **info}
 
 
 def _attach_one(
@@ -220,35 +244,43 @@ def _attach_one(
         return "already", None
     if claim.verdict == "pending":
         return "failed", "it is being attached by another request right now."
-    name = str(file.get("name") or file["id"])
-    if claim.verdict == "retry_unknown" and _already_on_field(coperniq, form_id, column_id, name):
-        # The earlier attach timed out after Coperniq took it: do not attach a second copy.
-        submissions.finish(
-            db,
-            key,
-            record_type="form",
-            record_id=form_id,
-            detail={"slack_file": file["id"], "found": True},
-        )
-        return "already", None
+    # After an unknown outcome, a failure before the attach leaves it unknown: a later try must
+    # still look for the earlier copy first.
+    not_done = submissions.UNKNOWN if claim.verdict == "retry_unknown" else submissions.FAILED
     try:
-        url = file.get("url_private_download")
-        if not url:
-            info = client.files_info(file=file["id"])["file"]
-            url = info.get("url_private_download")
-        if not url:
-            raise SlackFileError("Slack gave no download link for it.")
+        file = _resolve(client, file)
+    except SlackFileError as exc:
+        submissions.mark(db, key, not_done, detail={"error": str(exc)})
+        return "failed", str(exc)
+    name = str(file.get("name") or file["id"])
+    if claim.verdict == "retry_unknown":
+        found = _already_on_field(coperniq, form_id, column_id, name)
+        if found is None:
+            submissions.mark(db, key, submissions.UNKNOWN)
+            return "failed", (
+                "Coperniq could not be asked whether an earlier try already attached it; "
+                "try again in a minute."
+            )
+        if found:
+            # The earlier attach timed out after Coperniq took it: do not attach a second copy.
+            submissions.finish(
+                db,
+                key,
+                record_type="form",
+                record_id=form_id,
+                detail={"slack_file": file["id"], "found": True},
+            )
+            return "already", None
+    try:
         got = download(
-            url, client.token or "", max_bytes=MAX_UPLOAD_BYTES, api_url=client.base_url
+            file["url_private_download"],
+            client.token or "",
+            max_bytes=MAX_UPLOAD_BYTES,
+            api_url=client.base_url,
         )
     except SlackFileError as exc:
-        submissions.mark(db, key, submissions.FAILED, detail={"error": str(exc)})
+        submissions.mark(db, key, not_done, detail={"error": str(exc)})
         return "failed", str(exc)
-    except Exception as exc:  # a Slack API error on files.info, for one file only
-        log.exception("Fetching Slack file %s failed", file["id"])
-        submissions.mark(db, key, submissions.FAILED)
-        message = slack_error(exc) if hasattr(exc, "response") else type(exc).__name__
-        return "failed", f"Slack would not give the bot this file ({message})."
     try:
         uploaded = coperniq.files.upload("project", project_id, got.content, name, got.content_type)
         attached = coperniq.forms.attach_file_from_url(
@@ -260,10 +292,15 @@ def _attach_one(
             action="add",
         )
     except CoperniqError as exc:
-        state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
+        state = submissions.UNKNOWN if exc.outcome_unknown else not_done
         submissions.mark(db, key, state, detail={"error": repr(exc)})
         log.warning("Attaching %s failed: %r", file["id"], exc)
         return "failed", exc.user_message
+    except Exception:
+        # Not a Coperniq answer (a bug): it may have been written, and the other photos still go.
+        log.exception("Attaching %s failed unexpectedly", file["id"])
+        submissions.mark(db, key, submissions.UNKNOWN)
+        return "failed", "something went wrong on our side; try again in a minute."
     submissions.finish(
         db,
         key,

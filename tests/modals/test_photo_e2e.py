@@ -300,3 +300,41 @@ def test_a_file_whose_link_leaves_slack_is_not_fetched_and_is_named(slack):
     text = posts_to(slack, CHANNEL)[0]["text"]
     assert "1 photo attached" in text and "odd.jpg" in text and "not on Slack" in text
     assert len(_attaches(slack, form["id"])) == 1
+
+
+def test_a_shortcut_photo_with_a_long_name_is_uploaded_under_its_full_name(slack):
+    project, form, field = _open_form(slack)
+    name = "2026-11-24 Smith residence roof inspection north side.jpg"
+    photo = slack.fake_slack.add_file(JPEG, name)
+    slack.message_action(
+        Callback.ATTACH_SHORTCUT, {"ts": "1700000000.000700", "text": "roof", "files": [photo]}
+    )
+    slack.wait_for("views.open")
+    view = _choose(slack, current(slack, slack.last_view_id()), project, form)
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: []})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    assert _attaches(slack, form["id"])[0].body["name"] == name
+    assert name in {f.get("name") for f in slack.sandbox.find("files")}
+
+
+def test_after_a_timeout_a_retry_that_cannot_check_coperniq_attaches_nothing(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    values = {
+        Block.PHOTO_FIELD: str(field["columnId"]),
+        Block.PHOTO_FILES: [slack.fake_slack.add_file(JPEG, "maybe.jpg")],
+    }
+    slack.sandbox.inject(
+        path=f"/forms/{form['id']}/fields/file-from-url", method="POST", timeout=1.0, times=1
+    )
+    submit(slack, view, values)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=15)
+    # Coperniq cannot say whether the first try landed: the retry must not attach blindly.
+    slack.sandbox.inject(path=f"/forms/{form['id']}", method="GET", status=503)
+    resubmit(slack, view, values)
+    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=15)
+    assert "maybe.jpg" in posts_to(slack, CHANNEL)[1]["text"]
+    assert [a.status for a in _attaches(slack, form["id"])] == [0]
+    assert [r["state"] for r in slack.store.db.query("select state from submissions")] == [
+        "unknown"
+    ]

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bot.phones import display, to_e164
 from bot import slackfiles
+from bot.phones import display, to_e164
 from bot.slackfiles import SlackFileError, is_slack_file_url, sniff_image
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 200
