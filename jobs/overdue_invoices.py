@@ -22,13 +22,13 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from bot.coperniq.errors import BudgetExceeded
+from bot.coperniq.errors import BudgetExceeded, CoperniqError, NotFound
 from bot.ids import Action
 from bot.store import iso
 from jobs import common
@@ -426,6 +426,7 @@ class SyncOutcome:
     fetched: int = 0
     complete: bool = True
     note: str | None = None
+    error: bool = False  # Coperniq failed (not the budget): the run reports a failure
 
 
 def sync_invoices(
@@ -435,8 +436,11 @@ def sync_invoices(
     now: datetime,
     *,
     full_resync: timedelta = FULL_RESYNC,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SyncOutcome:
     """Bring the local copy up to date within the background budget; say what could not be done."""
+    # Real time, not the run's `now` (which --now may fix): it bounds the next watermark.
+    started = clock()
     watermark = _sync_get(db, "invoices.watermark")
     last_full = _sync_get(db, "invoices.full_sync_at")
     local_count = db["invoices"].count
@@ -486,20 +490,62 @@ def sync_invoices(
             f"The invoice {mode} sync stopped after {len(seen)} invoice(s): the background "
             f"share of the daily Coperniq request budget ran out; the rest is read next run."
         )
+    except CoperniqError as exc:
+        # Coperniq down or refusing: the digest still goes out from the local copy, saying so,
+        # rather than the billing clerk getting nothing until tomorrow's run.
+        log.warning("invoice %s sync failed after %d invoice(s): %s", mode, len(seen), exc)
+        since = _sync_get(db, "invoices.last_sync_at")
+        outcome.complete, outcome.error = False, True
+        outcome.note = f"Invoices could not be refreshed from Coperniq ({exc.user_message})" + (
+            f"; figures are as of {since}." if since else "; there is no local copy yet."
+        )
     _save(db, batch)  # what was read is kept, even from a sync cut short
     outcome.fetched = len(seen)
     if outcome.complete:
         if mode == "full":
-            # Anything not listed in a complete full listing was deleted in Coperniq.
-            db.execute(
-                "delete from invoices where id not in (select value from json_each(?))",
-                [json.dumps(sorted(seen))],
-            )
+            _drop_deleted(db, background, seen, now)
             _sync_set(db, "invoices.full_sync_at", iso(now), now)
         if newest is not None:
-            _sync_set(db, "invoices.watermark", iso(newest), now)
+            # An invoice updated during the sync, on a page already read, carries an updatedAt
+            # after the sync started but possibly before the newest one seen (a long sync):
+            # the next sync starts from the earlier of the two, less SYNC_OVERLAP.
+            _sync_set(db, "invoices.watermark", iso(min(newest, started)), now)
         _sync_set(db, "invoices.last_sync_at", iso(now), now)
     return outcome
+
+
+def _drop_deleted(db: Database, background: Any, seen: set[int], now: datetime) -> None:
+    """Delete the local invoices a complete full listing did not show, once Coperniq says 404."""
+    # Offset pages shift when an invoice is deleted or reordered during the listing, so one not
+    # listed may still exist: deleting it would mark a still-overdue invoice paid in Slack. Each
+    # is asked for by id (deletions are rare, so this costs a few calls); unconfirmed ones stay
+    # until the next full resync.
+    missing = [
+        int(r[0])
+        for r in db.execute(
+            "select id from invoices where id not in (select value from json_each(?)) order by id",
+            [json.dumps(sorted(seen))],
+        ).fetchall()
+    ]
+    gone: list[int] = []
+    for n, inv_id in enumerate(missing):
+        try:
+            inv = background.invoices.get(inv_id)
+        except NotFound:
+            gone.append(inv_id)
+            continue
+        except BudgetExceeded:
+            log.warning("invoice sync: %d unlisted invoice(s) unchecked (budget)", len(missing) - n)
+            break
+        except CoperniqError:
+            log.warning("invoice sync: could not check unlisted invoice %s", inv_id, exc_info=True)
+            continue
+        if isinstance(inv, dict) and inv.get("id") is not None:
+            _save(db, [_row(inv, now)])
+    if gone:
+        db.execute(
+            "delete from invoices where id in (select value from json_each(?))", [json.dumps(gone)]
+        )
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -545,7 +591,9 @@ def _collect(
     db = deps.store.db
     outcome = sync_invoices(db, api, deps.coperniq.budget, now)
     notes = [outcome.note] if outcome.note else []
-    if not outcome.complete:
+    if outcome.error:
+        result.failed += 1
+    elif not outcome.complete:
         result.left_out += 1
     overdue = select(local_invoices(db), now, settings.timezone)
     by_key = {i.key: i for i in overdue}

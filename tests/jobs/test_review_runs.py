@@ -35,3 +35,79 @@ def test_a_run_whose_lease_was_taken_over_mid_run_posts_nothing(
     assert result.posted == 0 and any("lease" in n for n in result.notes)
     held = db.execute("select holder from job_leases where job = ?", [job]).fetchone()
     assert held[0] == "other-process"  # not released by the run that lost it
+
+
+class _ListingHook:
+    """A background client view whose invoice listing calls `hook` after `after` invoices."""
+
+    def __init__(self, api: Any, after: int, hook: Any) -> None:
+        self._api, self._after, self._hook = api, after, hook
+        self.invoices = self
+
+    def list(self, **filters: Any) -> Any:
+        for n, inv in enumerate(self._api.invoices.list(**filters), 1):
+            yield inv
+            if n == self._after:
+                self._hook()
+
+    def get(self, invoice_id: int) -> Any:
+        return self._api.invoices.get(invoice_id)
+
+
+def _local(env: Env, invoice_id: int) -> Any:
+    return env.deps.store.db.execute(
+        "select status, amount_paid from invoices where id = ?", [invoice_id]
+    ).fetchone()
+
+
+def test_a_full_resync_keeps_an_invoice_the_shifting_pages_skipped(env: Env) -> None:
+    db, api, budget = env.deps.store.db, env.deps.coperniq.background, env.deps.coperniq.budget
+    assert overdue_invoices.sync_invoices(db, api, budget, now()).mode == "full"
+    ids = sorted(i["id"] for i in env.sb.find("invoices"))
+    assert len(ids) > overdue_invoices.PAGE_SIZE + 1
+    deleted, skipped = ids[0], ids[overdue_invoices.PAGE_SIZE]
+    # Deleted in Coperniq after the first page was read: page 2 starts one invoice later.
+    hooked = _ListingHook(
+        api, overdue_invoices.PAGE_SIZE, lambda: env.sb.delete("invoices", deleted)
+    )
+    out = overdue_invoices.sync_invoices(db, hooked, budget, now(), full_resync=timedelta(0))
+    assert out.mode == "full" and out.complete
+    assert _local(env, skipped) is not None  # not listed, but still in Coperniq: kept
+    # The next full resync lists it again, and drops the invoice deleted meanwhile.
+    overdue_invoices.sync_invoices(db, api, budget, now(), full_resync=timedelta(0))
+    assert _local(env, deleted) is None and _local(env, skipped) is not None
+
+
+def test_an_invoice_paid_during_a_long_sync_is_caught_by_the_next_one(env: Env) -> None:
+    from datetime import UTC, datetime
+
+    from tests.jobs.conftest import api_time
+
+    db, api, budget = env.deps.store.db, env.deps.coperniq.background, env.deps.coperniq.budget
+    ids = sorted(i["id"] for i in env.sb.find("invoices", status="SENT"))
+    early = ids[0]
+    late = sorted(i["id"] for i in env.sb.find("invoices"))[-1]
+
+    def meanwhile() -> None:
+        env.sb.pay_invoice(early)  # on a page already read
+        # The sync ran on for half an hour: the last page shows an invoice changed since.
+        rec = env.sb.raw("invoices", late)
+        rec["updatedAt"] = api_time(datetime.now(UTC) + timedelta(minutes=30))
+        env.sb.put("invoices", rec)
+
+    hooked = _ListingHook(api, overdue_invoices.PAGE_SIZE, meanwhile)
+    assert overdue_invoices.sync_invoices(db, hooked, budget, now()).mode == "full"
+    assert _local(env, early)[0] == "SENT"  # read before it was paid
+    again = overdue_invoices.sync_invoices(db, api, budget, now())
+    assert again.mode == "incremental"
+    assert _local(env, early)[0] == "PAID"
+
+
+def test_when_coperniq_fails_the_digest_still_goes_out_from_the_local_copy(env: Env) -> None:
+    first = overdue_invoices.run(env.deps, now(), poster=env.poster)
+    assert first.posted > 0
+    env.sb.inject(path="/invoices*", status=500)
+    later = overdue_invoices.run(env.deps, now() + timedelta(days=31), poster=env.poster)
+    assert later.failed == 1 and later.posted > 0  # moved to older buckets: listed again
+    main = [p for p in posts(env.fs, INVOICE_CHANNEL) if not p.get("thread_ts")][-1]
+    assert "could not be refreshed from Coperniq" in str(main["blocks"])
