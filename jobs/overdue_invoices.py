@@ -22,7 +22,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -90,11 +90,19 @@ def due_date(value: str | None, tz: ZoneInfo) -> date | None:
         return None
     if len(value) == 10:
         return date.fromisoformat(value)
-    # A due date is a day carried as a date-time: midnight UTC, midnight local, or (the sandbox)
-    # 05:00Z, which is 23:00 the day before in Chicago in winter. The nearest local midnight gives
-    # the intended day for each of these, where a plain conversion would lose a day.
-    local = common.parse_instant(value).astimezone(tz)
-    return (local.replace(tzinfo=None) + timedelta(hours=12)).date()
+    # The spec types dueDate as a date-time. A date stored as midnight UTC (or the noon-UTC
+    # convention) names that UTC day, though it is the evening before in the Americas. Any other
+    # instant is read on the local clock: midnight local, a time of day, or 23:59:59 local (end of
+    # the day); exactly 23:00 local is a local midnight off by a DST hour (the sandbox's 05:00Z in
+    # winter) and names the next day.
+    instant = common.parse_instant(value)
+    utc = instant.astimezone(UTC)
+    if utc.time() in (time(0), time(12)):
+        return utc.date()
+    local = instant.astimezone(tz)
+    if local.time() == time(23):
+        return local.date() + timedelta(days=1)
+    return local.date()
 
 
 def bucket_for(days: int) -> str:

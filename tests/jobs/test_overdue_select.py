@@ -153,3 +153,22 @@ def test_largest_balance_first_and_aging_sums() -> None:
 def test_a_malformed_invoice_is_skipped_and_the_others_still_count() -> None:
     broken = inv(id=None, amount="lots")
     assert [i.id for i in oi.select([broken, inv(id=2)], local(2026, 12, 1), CHICAGO)] == [2]
+
+
+def test_a_due_date_with_an_afternoon_time_keeps_its_local_day() -> None:
+    # 20:00Z is 14:00 on the 20th in Chicago: due on the 20th, overdue from the 21st.
+    invoices = [inv(dueDate="2026-11-20T20:00:00.000Z")]
+    assert oi.select(invoices, local(2026, 11, 20, 23, 59), CHICAGO) == []
+    assert oi.select(invoices, local(2026, 11, 21, 0, 0), CHICAGO)[0].days == 1
+
+
+def test_a_due_date_at_the_end_of_the_local_day_is_that_day() -> None:
+    invoices = [inv(dueDate=z(local(2026, 11, 20, 23, 59) + timedelta(seconds=59)))]
+    assert oi.select(invoices, local(2026, 11, 21, 0, 0), CHICAGO)[0].due == date(2026, 11, 20)
+
+
+def test_a_noon_utc_due_date_names_that_day_east_of_utc() -> None:
+    sydney = ZoneInfo("Australia/Sydney")  # noon UTC is 23:00 there in summer
+    invoices = [inv(dueDate="2026-11-20T12:00:00Z")]
+    now = datetime(2026, 11, 21, 0, 30, tzinfo=sydney)
+    assert oi.select(invoices, now, sydney)[0].due == date(2026, 11, 20)
