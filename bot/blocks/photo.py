@@ -257,6 +257,7 @@ def photo_confirmation(
     already: Sequence[str],
     failed: Sequence[tuple[str, str]],
     url: str,
+    pending: Sequence[str] = (),
 ) -> dict[str, Any]:
     """How many photos went to which form and field; each failure named with its reason."""
     n = len(attached) + len(already)
@@ -271,6 +272,10 @@ def photo_confirmation(
     lines = [head]
     if already:
         lines.append(f"_{len(already)} already there from an earlier try: {', '.join(already)}_")
+    if pending:
+        lines.append(
+            f"_{len(pending)} being attached by another submission right now: {', '.join(pending)}_"
+        )
     if failed:
         lines.append(f":warning: *{len(failed)} failed:*")
         lines += [f"• {name}: {why}" for name, why in failed]
@@ -361,6 +366,22 @@ def no_photos_modal() -> dict[str, Any]:
                 "That message has no photos. Use this on a message with photos attached, "
                 "or send the photos to me in a direct message."
             ),
+        ],
+        close="Close",
+    )
+
+
+def photo_in_progress_modal(count: int) -> dict[str, Any]:
+    """A repeated submission's answer while the first one is still attaching the same photos."""
+    them = "These photos are" if count != 1 else "This photo is"
+    return modal(
+        Callback.PHOTO_MODAL,
+        TITLE,
+        [
+            section(
+                f":hourglass_flowing_sand: {them} already being attached. The result is posted "
+                "in the conversation when it is done."
+            )
         ],
         close="Close",
     )

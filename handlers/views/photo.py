@@ -23,6 +23,7 @@ from bot.blocks.photo import (
     open_forms,
     parse_photo,
     photo_confirmation,
+    photo_in_progress_modal,
     photo_result_modal,
     photo_working_modal,
     validate_photo,
@@ -235,7 +236,7 @@ def _attach_one(
     column_id: int,
     user: str,
 ) -> tuple[str, str | None]:
-    """Download, upload, attach one file: ("attached" | "already" | "failed", why)."""
+    """Download, upload, attach one file: ("attached" | "already" | "pending" | "failed", why)."""
     key = submissions.fingerprint(
         "", ACTION, {"form": form_id, "column": column_id, "file": file["id"]}
     )
@@ -243,7 +244,7 @@ def _attach_one(
     if claim.verdict == "done":
         return "already", None
     if claim.verdict == "pending":
-        return "failed", "it is being attached by another request right now."
+        return "pending", None  # another submission (a double click) is attaching it now
     # After an unknown outcome, a failure before the attach leaves it unknown: a later try must
     # still look for the earlier copy first.
     not_done = submissions.UNKNOWN if claim.verdict == "retry_unknown" else submissions.FAILED
@@ -343,7 +344,7 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
     texts = selected_texts(view)
     coperniq = interactive(context)
     db = context["store"].db
-    results: dict[str, list[Any]] = {"attached": [], "already": [], "failed": []}
+    results: dict[str, list[Any]] = {"attached": [], "already": [], "pending": [], "failed": []}
     for file in files:
         verdict, why = _attach_one(
             client,
@@ -357,6 +358,10 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         )
         name = str(file.get("name") or file["id"])
         results[verdict].append((name, why) if verdict == "failed" else name)
+    if results["pending"] and not (results["attached"] or results["failed"]):
+        # Another submission of the same photos is at work and will post the result itself.
+        update_view(client, view["id"], photo_in_progress_modal(len(results["pending"])))
+        return
     url = record_url(context["settings"].coperniq_app_url, "project", data["project_id"])
     message = photo_confirmation(
         user=user,
@@ -366,6 +371,7 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         field_name=texts.get(Block.PHOTO_FIELD, "photos"),
         attached=results["attached"],
         already=results["already"],
+        pending=results["pending"],
         failed=results["failed"],
         url=url,
     )

@@ -338,3 +338,32 @@ def test_after_a_timeout_a_retry_that_cannot_check_coperniq_attaches_nothing(sla
     assert [r["state"] for r in slack.store.db.query("select state from submissions")] == [
         "unknown"
     ]
+
+
+def test_a_second_submission_while_the_first_runs_posts_no_false_failure(slack):
+    project, form, field = _open_form(slack)
+    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    values = {
+        Block.PHOTO_FIELD: str(field["columnId"]),
+        Block.PHOTO_FILES: [slack.fake_slack.add_file(JPEG, "twice.jpg")],
+    }
+    slack.sandbox.inject(
+        path=f"/projects/{project['id']}/files/upload", method="POST", latency=1.5, times=1
+    )
+    submit(slack, view, values)
+    slack.wait_for("file_download")  # the upload that follows takes 1.5 s
+    resubmit(slack, view, values)  # a double click: the first is still uploading
+
+    def said_in_progress():
+        return [
+            c
+            for c in slack.fake_slack.calls_to("views.update")
+            if "already being attached" in str(c.get("view"))
+        ]
+
+    slack.wait_until(said_in_progress, timeout=10)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    posts = posts_to(slack, CHANNEL)
+    assert len(posts) == 1 and "1 photo attached" in posts[0]["text"]
+    assert "failed" not in posts[0]["text"]
+    assert len(_attaches(slack, form["id"])) == 1
