@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,15 @@ def renew_lease(
 
 class LeaseLost(RuntimeError):
     """Our lease expired during a run and another process took the job over."""
+
+
+class RunStopped(RuntimeError):
+    """The process is shutting down (SIGTERM): the run stops at its next safe point."""
+
+
+# Set while the scheduler shuts down: a run stops before its next Slack write instead of holding
+# the process past the platform's grace period (a kill mid-post would duplicate a message).
+SHUTDOWN = threading.Event()
 
 
 def release_lease(db: Database, job: str, holder: str) -> None:

@@ -546,6 +546,8 @@ def _collect(
     out_of_budget = False
     for p, level in todo:
         pid = int(p["id"])
+        if common.SHUTDOWN.is_set():
+            raise common.RunStopped(f"{JOB_ID}: the process is shutting down")
         if out_of_budget:
             if pid not in forms_by_project:
                 left_out.append((p, level))

@@ -492,6 +492,8 @@ def sync_invoices(
             if len(batch) >= PAGE_SIZE:
                 _save(db, batch)
                 batch = []
+                if common.SHUTDOWN.is_set():
+                    raise common.RunStopped(f"{JOB_ID}: the process is shutting down")
     except BudgetExceeded:
         outcome.complete = False
         outcome.note = (

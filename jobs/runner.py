@@ -81,6 +81,8 @@ def run_digest_job(
         # Called before every Slack write: a run slower than the lease (a first sync of 10,000
         # invoices, a long thread at one message a second, Retry-After waits) keeps it, and a run
         # whose lease lapsed and was taken by another process stops instead of posting twice.
+        if common.SHUTDOWN.is_set():
+            raise common.RunStopped(f"{job}: the process is shutting down")
         if holder is not None and not common.renew_lease(db, job, holder, clock=clock):
             raise common.LeaseLost(f"{job}: the lease expired and another process took the job")
 
@@ -106,6 +108,10 @@ def run_digest_job(
         log.warning("%s; this run stops without posting more", exc)
         result.notes.append("stopped: the lease expired and another process took the job over")
         holder = None  # not ours any more: nothing to release
+    except common.RunStopped as exc:
+        # Every message posted so far is recorded; the rest is announced by the next run.
+        log.warning("%s; the rest is left for the next run", exc)
+        result.notes.append("stopped: the process is shutting down; the rest is posted next run")
     finally:
         result.coperniq_calls = api.calls_made
         if holder is not None:

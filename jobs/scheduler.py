@@ -14,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from bot.crontab import crontab_day_of_week, crontab_trigger  # noqa: F401 - re-exported
+from jobs import common
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -167,12 +168,18 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
 def start_background(deps: Deps) -> Callable[[], None]:
     """Start the jobs in background threads; returns the function that stops them."""
     scheduler = build_scheduler(deps)
+    common.SHUTDOWN.clear()
     scheduler.start()
     for job in scheduler.get_jobs():
         log.info("job %s next run %s", job.id, job.next_run_time)
 
     def stop() -> None:
         if scheduler.running:
-            scheduler.shutdown(wait=True)
+            # A running job stops before its next Slack write, so the wait below is short.
+            common.SHUTDOWN.set()
+            try:
+                scheduler.shutdown(wait=True)
+            finally:
+                common.SHUTDOWN.clear()
 
     return stop

@@ -111,3 +111,33 @@ def test_when_coperniq_fails_the_digest_still_goes_out_from_the_local_copy(env: 
     assert later.failed == 1 and later.posted > 0  # moved to older buckets: listed again
     main = [p for p in posts(env.fs, INVOICE_CHANNEL) if not p.get("thread_ts")][-1]
     assert "could not be refreshed from Coperniq" in str(main["blocks"])
+
+
+def test_a_shutdown_during_a_run_stops_it_before_posting_and_frees_the_lease(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = overdue_invoices.sync_invoices
+
+    def sync_then_sigterm(*args: Any, **kwargs: Any) -> Any:
+        out = original(*args, **kwargs)
+        common.SHUTDOWN.set()  # what the scheduler's stop() does on SIGTERM
+        return out
+
+    monkeypatch.setattr(overdue_invoices, "sync_invoices", sync_then_sigterm)
+    try:
+        stopped = overdue_invoices.run(env.deps, now(), poster=env.poster)
+    finally:
+        common.SHUTDOWN.clear()
+    assert posts(env.fs, INVOICE_CHANNEL) == [] and stopped.posted == 0
+    assert any("shutting down" in n for n in stopped.notes)
+    monkeypatch.setattr(overdue_invoices, "sync_invoices", original)
+    # The next process runs at once (lease released) and posts what was left.
+    assert overdue_invoices.run(env.deps, now(), poster=env.poster).posted > 0
+
+
+def test_the_scheduler_stop_releases_the_shutdown_flag_for_the_next_start(env: Env) -> None:
+    from jobs import scheduler
+
+    stop = scheduler.start_background(env.deps)
+    stop()
+    assert not common.SHUTDOWN.is_set()
