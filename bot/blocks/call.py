@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.blocks.common import (
     context,
+    escape,
     external_select,
     flatten_state,
     input_block,
@@ -370,6 +371,7 @@ def call_confirmation(
     minutes = max(1, round((end - start).total_seconds() / 60))
     direction = "Inbound" if body["isInbound"] else "Outbound"
     other = body["fromNumber"] if body["isInbound"] else body["toNumber"]
+    what = escape(what)
     text = f"Call logged on {what} by <@{user}>"
     lines = (
         f":telephone_receiver: *Call logged* on *{what}* by <@{user}>\n"
@@ -377,7 +379,9 @@ def call_confirmation(
         f"{minutes} min\n{label(body['reason'])} → {label(body['disposition'])}"
     )
     if body.get("note"):
-        lines += f"\n> {truncate(body['note'], 300)}"
+        # Every line quoted: "> " covers one line only.
+        quoted = escape(truncate(body["note"], 300)).splitlines()
+        lines += "".join(f"\n> {line}" for line in quoted)
     blocks = [
         {"type": "section", "text": mrkdwn(lines)},
         {"type": "actions", "elements": [link_button("Open in Coperniq", url)]},

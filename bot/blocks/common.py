@@ -27,6 +27,12 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def escape(text: object) -> str:
+    """Text from people or Coperniq made inert in mrkdwn (no <!channel>, links or mentions)."""
+    # Slack's mrkdwn needs exactly these three escaped.
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def plain(text: str, limit: int = BLOCK_TEXT_MAX) -> dict[str, Any]:
     # Plain text shows on one line in labels and options: fold newlines and runs of spaces.
     """A plain_text object on one line, cut to `limit`."""

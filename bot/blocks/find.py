@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bot.blocks.common import escape
 from bot.ids import Action
 from bot.links import record_url
 
@@ -17,11 +18,6 @@ GROUP_TITLES: dict[str, str] = {
 MIN_QUERY = 2
 _TEXT_MAX = 3000
 _BUTTON_TEXT_MAX = 75
-
-
-def _mrkdwn_escape(text: str) -> str:
-    # Slack's mrkdwn needs only these three escaped; user data must not break the layout.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _section(text: str, block_id: str | None = None) -> dict[str, Any]:
@@ -87,11 +83,11 @@ def address_of(record: Mapping[str, Any]) -> str:
 def record_blocks(record_type: str, record: Mapping[str, Any], app_url: str) -> list[dict]:
     """A section describing one record and an actions block with its buttons."""
     record_id = record["id"]
-    title = _mrkdwn_escape(str(record.get("title") or "(untitled)"))
+    title = escape(str(record.get("title") or "(untitled)"))
     number = record.get("number")
     head = f"*{title}*" + (f"  #{number}" if number is not None else "")
     details = [d for d in (address_of(record), describe_status(record_type, record)) if d]
-    text = head + ("\n" + _mrkdwn_escape(" — ".join(details)) if details else "")
+    text = head + ("\n" + escape(" — ".join(details)) if details else "")
     value = record_value(record_type, record_id)
     buttons = [_button("Log a call", Action.OPEN_CALL_MODAL.value, value=value)]
     if record_type == "project":
@@ -118,7 +114,7 @@ def build_find_results(
 ) -> dict[str, Any]:
     """The ephemeral answer: matches grouped by type, each with its buttons; failures named."""
     errors = dict(errors or {})
-    shown_query = _mrkdwn_escape(query)
+    shown_query = escape(query)
     total = sum(len(results.get(t, ())) for t in RECORD_TYPES)
     if total == 0 and not errors:
         return build_find_empty(query)
@@ -149,7 +145,7 @@ def build_find_results(
 def build_find_empty(query: str) -> dict[str, Any]:
     """No project, request or client matched."""
     text = (
-        f"Nothing in Coperniq matches *{_mrkdwn_escape(query)}*. Try part of a name, a street, "
+        f"Nothing in Coperniq matches *{escape(query)}*. Try part of a name, a street, "
         "a phone number or a record number."
     )
     return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}
@@ -162,11 +158,11 @@ def build_find_too_short(command: str, query: str) -> dict[str, Any]:
         f"`{command} find smith` or `{command} find 1234`."
     )
     if query:
-        text = f"*{_mrkdwn_escape(query)}* is too short to search. " + text
+        text = f"*{escape(query)}* is too short to search. " + text
     return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}
 
 
 def build_find_error(query: str, user_message: str) -> dict[str, Any]:
     """The search failed: say what failed and what to do (the client's user_message)."""
-    text = f":warning: I couldn't search Coperniq for *{_mrkdwn_escape(query)}*: {user_message}"
+    text = f":warning: I couldn't search Coperniq for *{escape(query)}*: {user_message}"
     return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.blocks.common import (
     context,
+    escape,
     external_select,
     flatten_state,
     input_block,
@@ -114,7 +115,7 @@ def build_photo_modal(
     if notice:
         blocks.append(section(notice))
     if preselected:
-        names = ", ".join(f"{n} ({human_size(s)})" for _, n, s in preselected)
+        names = ", ".join(f"{escape(n)} ({human_size(s)})" for _, n, s in preselected)
         blocks.append(
             section(
                 f":paperclip: *{len(preselected)} photo{'s' if len(preselected) != 1 else ''} "
@@ -261,6 +262,10 @@ def photo_confirmation(
 ) -> dict[str, Any]:
     """How many photos went to which form and field; each failure named with its reason."""
     n = len(attached) + len(already)
+    # Names come from Coperniq and from people: inert in mrkdwn.
+    form_name, field_name, project_label = map(escape, (form_name, field_name, project_label))
+    already, pending = [escape(a) for a in already], [escape(p) for p in pending]
+    failed = [(escape(name), escape(why)) for name, why in failed]
     where = f"*{form_name}* › *{field_name}* on *{project_label}*"
     if n:
         head = f":camera_with_flash: <@{user}> attached {n} photo{'s' if n != 1 else ''} to {where}"

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.blocks.common import (
     context,
+    escape,
     external_select,
     flatten_state,
     input_block,
@@ -208,13 +209,13 @@ def fingerprint_details(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def request_confirmation(record: Mapping[str, Any], url: str, user: str) -> dict[str, Any]:
     """The channel message after a request was created: number, title, link."""
-    number = record.get("number") or record.get("id")
-    title = truncate(str(record.get("title") or ""), 150)
+    number = escape(record.get("number") or record.get("id"))
+    title = escape(truncate(str(record.get("title") or ""), 150))
     address = ", ".join(record.get("address") or [])
     text = f"Service request #{number} created by <@{user}>: {title}"
     lines = f":white_check_mark: *Service request #{number}* created by <@{user}>\n*{title}*"
     if address:
-        lines += f"\n{truncate(address, 200)}"
+        lines += f"\n{escape(truncate(address, 200))}"
     blocks = [
         {"type": "section", "text": mrkdwn(lines)},
         {"type": "actions", "elements": [link_button("Open in Coperniq", url)]},
@@ -230,8 +231,8 @@ def request_done_modal(
     head = "This request was already created" if already else "Service request created"
     blocks = [
         section(
-            f":white_check_mark: *{head}: #{number}*\n"
-            + truncate(str(record.get("title") or ""), 200)
+            f":white_check_mark: *{head}: #{escape(number)}*\n"
+            + escape(truncate(str(record.get("title") or ""), 200))
         ),
         {"type": "actions", "elements": [link_button("Open in Coperniq", url)]},
     ]

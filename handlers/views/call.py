@@ -26,6 +26,7 @@ from bot.blocks.call import (
 from bot.blocks.common import (
     decode_metadata,
     errors_for_view,
+    escape,
     loading_modal,
     selected_option,
     selected_texts,
@@ -201,7 +202,9 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
     if claim.verdict == "done":
         ack(
             response_action="update",
-            view=call_done_modal(f":white_check_mark: This call is already logged on *{what}*."),
+            view=call_done_modal(
+                f":white_check_mark: This call is already logged on *{escape(what)}*."
+            ),
         )
         return
     if claim.verdict == "pending":
@@ -241,7 +244,9 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
     )
     message = call_confirmation(what, payload, url, user, settings.timezone)
     post_result(client, meta.get("c"), user, message)
-    update_view(client, view["id"], call_done_modal(f":white_check_mark: Call logged on *{what}*."))
+    update_view(
+        client, view["id"], call_done_modal(f":white_check_mark: Call logged on *{escape(what)}*.")
+    )
 
 
 def _show_failure(

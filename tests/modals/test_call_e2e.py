@@ -181,3 +181,14 @@ def test_a_slow_record_type_is_left_out_rather_than_losing_the_whole_answer(slac
     )
     groups = {g["label"]["text"] for g in reply.json()["option_groups"]}
     assert "Projects" in groups and "Clients" not in groups
+
+
+def test_a_note_cannot_ping_the_channel_and_every_line_stays_quoted(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    submit(slack, view, {**CALL, Block.CALL_NOTE: "Call back <!here>\n*asap* & <@U0BOSS>"})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    message = posts_to(slack, CHANNEL)[0]
+    shown = str(message["blocks"])
+    assert "<!here>" not in shown and "<@U0BOSS>" not in shown
+    assert "> Call back &lt;!here&gt;\\n> *asap* &amp; &lt;@U0BOSS&gt;" in shown

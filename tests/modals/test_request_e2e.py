@@ -206,3 +206,15 @@ def test_when_coperniq_cannot_list_trades_the_fallback_list_is_offered(slack):
     trades = next(b for b in view["blocks"] if b.get("block_id") == Block.REQUEST_TRADES)
     assert len(trades["element"]["options"]) >= 5  # the configured list, so the form still works
     assert list(slack.store.db.query("select * from kv where key like 'modals.%'")) == []
+
+
+def test_typed_text_cannot_ping_the_channel_or_break_the_confirmation(slack):
+    view = open_modal(slack, "request", updates=1)
+    title = "Unit <!channel> & garage <http://evil.example|click>"
+    submit(slack, view, {**GOOD, Block.REQUEST_TITLE: title})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    assert writes(slack, "POST", "/opportunities")[0].body["title"] == title  # stored as typed
+    message = posts_to(slack, CHANNEL)[0]
+    shown = str(message["blocks"]) + message["text"]
+    assert "<!channel>" not in shown and "<http://evil" not in shown
+    assert "&lt;!channel&gt; &amp; garage" in str(message["blocks"])
