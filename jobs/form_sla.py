@@ -424,8 +424,22 @@ def run(
         d: Deps, api: Any, n: datetime, result: RunResult, rows: dict[str, common.AlertRow]
     ) -> Any:
         return _collect(
-            d, api, n, result, rows, forms_ttl=forms_ttl, refresh_per_run=refresh_per_run
+            d,
+            api,
+            n,
+            result,
+            rows,
+            forms_ttl=forms_ttl,
+            refresh_per_run=refresh_per_run,
+            realert=interval,
         )
+
+    interval = (
+        common.realert_interval(deps.settings.sla_realert_hours, "hours")
+        if realert == "settings"
+        else realert
+    )
+    assert not isinstance(interval, str)
 
     return runner.run_digest_job(
         deps,
@@ -438,11 +452,29 @@ def run(
         rank=LEVEL_RANK,
         dry_run=dry_run,
         out=out,
-        realert=common.realert_interval(deps.settings.sla_realert_hours, "hours")
-        if realert == "settings"
-        else realert,
+        realert=interval,
         poster=poster,
     )
+
+
+def _announced_again(
+    project: Mapping[str, Any],
+    level: str,
+    open_rows: list[common.AlertRow],
+    now: datetime,
+    realert: timedelta | None,
+) -> bool:
+    """Would this run announce one of the project's open alerts again (escalation, reminder)?"""
+    for row in open_rows:
+        if LEVEL_RANK[level] > LEVEL_RANK.get(row.level, 0):
+            return True
+        if (
+            realert is not None
+            and row.last_alerted_at is not None
+            and now - common.parse_instant(row.last_alerted_at) >= realert - common.REALERT_SLACK
+        ):
+            return True
+    return False
 
 
 def _budget_note(available: int, what: str) -> str:
@@ -461,6 +493,7 @@ def _collect(
     *,
     forms_ttl: timedelta,
     refresh_per_run: int,
+    realert: timedelta | None = None,
 ) -> Any:
     from jobs.runner import Collected
 
@@ -527,9 +560,22 @@ def _collect(
             forms_by_project[pid] = hit[2]  # usable even when stale; refreshed below if room
             if now - hit[1] >= forms_ttl:
                 stale.append((p, level, hit[1]))
-    # Projects someone was told about first, red first, the oldest list first.
+    # A stale list about to be announced again (escalation, reminder) is always re-read first:
+    # otherwise a form completed hours ago is announced as still holding the project up.
+    open_by_project: dict[int, list[common.AlertRow]] = {}
+    for r in rows.values():
+        if r.open:
+            open_by_project.setdefault(int(r.summary.get("project_id", 0)), []).append(r)
+    urgent = [
+        (p, level)
+        for p, level, _ in stale
+        if _announced_again(p, level, open_by_project.get(int(p["id"]), []), now, realert)
+    ]
+    urgent_ids = {int(p["id"]) for p, _ in urgent}
+    stale = [s for s in stale if int(s[0]["id"]) not in urgent_ids]
+    # Then projects someone was told about, red first, the oldest list first.
     stale.sort(key=lambda s: (int(s[0]["id"]) not in open_projects, -LEVEL_RANK[s[1]], s[2]))
-    todo = must + [(p, level) for p, level, _ in stale[: max(0, refresh_per_run)]]
+    todo = must + urgent + [(p, level) for p, level, _ in stale[: max(0, refresh_per_run)]]
 
     log.info(
         "%s: %d project(s) listed, %d at or past yellow; %d form list(s) to read, %d stale to "
