@@ -328,3 +328,96 @@ def pack_sections(lines: Iterable[str], limit: int = SECTION_CHARS) -> list[dict
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def listed_blocks(
+    model: Mapping[str, Any], line: Callable[..., str], noun: str
+) -> list[dict[str, Any]]:
+    """A main message's listed items (with Open-in-Coperniq buttons while current) and footer."""
+    from bot.ids import Action
+
+    blocks: list[dict[str, Any]] = []
+    for item in model["items"]:
+        state = item_state(model, item["key"])
+        block: dict[str, Any] = {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": line(item, state, link=False)[:SECTION_CHARS]},
+        }
+        if state is None:
+            block["accessory"] = {
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Open in Coperniq"},
+                "url": item["url"],
+                "action_id": Action.OPEN_IN_COPERNIQ.value,
+            }
+        blocks.append(block)
+    footer = []
+    if model["more"]:
+        footer.append(f"…and {model['more']} more in the thread.")
+    resolved = model.get("resolved", [])
+    if resolved:
+        footer.append(
+            f"✅ Since this was posted, {len(set(resolved))} of the {noun} listed here "
+            "were resolved."
+        )
+    footer.extend(f"⚠️ {note}"[:SECTION_CHARS] for note in model["notes"][:3])
+    blocks.extend(
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]} for text in footer
+    )
+    return blocks
+
+
+def thread_blocks(model: Mapping[str, Any], title: str, line: Callable[..., str]) -> list[Any]:
+    """A thread reply: its title, then every item line packed into sections."""
+    return [
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": title}]},
+        *pack_sections(line(i, item_state(model, i["key"])) for i in model["items"]),
+    ]
+
+
+def split_models(
+    job: str,
+    main: dict[str, Any],
+    listed: list[dict[str, Any]],
+    notes: list[str] | None,
+    main_items: int,
+) -> list[dict[str, Any]]:
+    """Complete a main message model with its first items; the rest become thread replies."""
+    main.update(
+        {
+            "job": job,
+            "kind": "main",
+            "listed": len(listed),
+            "items": listed[:main_items],
+            "more": max(0, len(listed) - main_items),
+            "notes": list(notes or []),
+            "resolved": [],
+        }
+    )
+    rest = chunks(listed[main_items:], LINES_PER_REPLY)
+    replies = [
+        {
+            "job": job,
+            "kind": "thread",
+            "part": n + 1,
+            "parts": len(rest),
+            "items": items,
+            "resolved": [],
+        }
+        for n, items in enumerate(rest)
+    ]
+    return [main, *replies]
+
+
+def digest_text(
+    models: list[dict[str, Any]], head: list[str], item_text: Callable[[dict[str, Any]], str]
+) -> str:
+    """A digest as plain text: its head lines, its notes, then every item, thread ones marked."""
+    main, replies = models[0], models[1:]
+    lines = [*head, *(f"! {note}" for note in main["notes"])]
+    items = main["items"] + [i for r in replies for i in r["items"]]
+    for n, item in enumerate(items, 1):
+        if n == len(main["items"]) + 1:
+            lines.append("  -- thread reply --")
+        lines.append(item_text(item))
+    return "\n".join(lines)

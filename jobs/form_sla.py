@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.coperniq.errors import BudgetExceeded
-from bot.ids import Action
 from bot.store import iso, kv_get, kv_set
 from jobs import common
 from jobs.common import RunResult, mrkdwn_escape
@@ -236,32 +235,13 @@ def build_models(
     listed = [_item(a, app_url) for a in alerts if a.key in announce]
     local = now.astimezone(tz)
     main = {
-        "job": JOB_ID,
-        "kind": "main",
         "as_of": local.isoformat(timespec="minutes"),
         "tz": str(tz),
         "open": len(alerts),
         "red": sum(1 for i in listed if i["level"] == "red"),
         "yellow": sum(1 for i in listed if i["level"] == "yellow"),
-        "listed": len(listed),
-        "items": listed[:main_items],
-        "more": max(0, len(listed) - main_items),
-        "notes": list(notes or []),
-        "resolved": [],
     }
-    rest = common.chunks(listed[main_items:], common.LINES_PER_REPLY)
-    replies = [
-        {
-            "job": JOB_ID,
-            "kind": "thread",
-            "part": n + 1,
-            "parts": len(rest),
-            "items": items,
-            "resolved": [],
-        }
-        for n, items in enumerate(rest)
-    ]
-    return [main, *replies]
+    return common.split_models(JOB_ID, main, listed, notes, main_items)
 
 
 def _when(as_of: str) -> str:
@@ -293,7 +273,6 @@ def _line(item: Mapping[str, Any], state: str | None, *, link: bool = True) -> s
 
 def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Block Kit blocks and the plain-text fallback for one message model (never over 50 blocks)."""
-    resolved = set(model.get("resolved", []))
     blocks: list[dict[str, Any]] = []
     if model["kind"] == "main":
         text = (
@@ -328,79 +307,29 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             }
         )
         blocks.append({"type": "divider"})
-        for item in model["items"]:
-            state = common.item_state(model, item["key"])
-            done = state is not None
-            block: dict[str, Any] = {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": _line(item, state, link=False)[:2900]},
-            }
-            if not done:
-                block["accessory"] = {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Open in Coperniq"},
-                    "url": item["url"],
-                    "action_id": Action.OPEN_IN_COPERNIQ.value,
-                }
-            blocks.append(block)
-        if model["more"]:
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [
-                        {"type": "mrkdwn", "text": (f"…and {model['more']} more in the thread.")}
-                    ],
-                }
-            )
-        if resolved:
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [
-                        {
-                            "type": "mrkdwn",
-                            "text": (
-                                f"✅ Since this was posted, {len(resolved)} of the "
-                                f"forms listed here were resolved."
-                            ),
-                        }
-                    ],
-                }
-            )
-        for note in model["notes"][:3]:
-            blocks.append(
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": (f"⚠️ {note}"[:2900])}]}
-            )
+        blocks.extend(common.listed_blocks(model, _line, "forms"))
     else:
         text = f"Forms past their phase SLA, full list (part {model['part']} of {model['parts']})"
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-        blocks.extend(
-            common.pack_sections(
-                _line(i, common.item_state(model, i["key"])) for i in model["items"]
-            )
-        )
+        blocks.extend(common.thread_blocks(model, text, _line))
     assert len(blocks) <= common.MAX_BLOCKS, len(blocks)
     return text, blocks
 
 
 def to_text(models: list[dict[str, Any]]) -> str:
     """The whole message as readable plain text (for --dry-run and the demo)."""
-    main, replies = models[0], models[1:]
-    lines = [
+    main = models[0]
+    head = [
         f"Forms past their phase SLA · {_when(main['as_of'])} ({main['tz']})",
         f"{main['red']} red, {main['yellow']} yellow listed now; {main['open']} past SLA in all",
     ]
-    for note in main["notes"]:
-        lines.append(f"! {note}")
-    items = main["items"] + [i for r in replies for i in r["items"]]
-    for n, i in enumerate(items, 1):
-        if n == len(main["items"]) + 1:
-            lines.append("  -- thread reply --")
-        lines.append(
+
+    def item_text(i: dict[str, Any]) -> str:
+        return (
             f"  {i['level'].upper():6} #{i['project_number']} {i['project_title']} | {i['phase']}: "
             f"{_sla_text(i)} | form {i['form_name']} | {i['assignee']} | {i['status']} | {i['url']}"
         )
-    return "\n".join(lines)
+
+    return common.digest_text(models, head, item_text)
 
 
 # --- the run ---------------------------------------------------------------------------------

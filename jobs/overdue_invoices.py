@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from bot.coperniq.errors import BudgetExceeded, CoperniqError, NotFound
-from bot.ids import Action
 from bot.store import iso
 from jobs import common
 from jobs.common import RunResult, money, mrkdwn_escape
@@ -207,32 +206,13 @@ def build_models(
     """The digest as message models: the main message, then thread replies for what does not fit."""
     listed = [_item(i, app_url) for i in overdue if i.key in announce]
     main = {
-        "job": JOB_ID,
-        "kind": "main",
         "as_of": now.astimezone(tz).date().isoformat(),
         "tz": str(tz),
         "count": len(overdue),
         "total": round(sum(i.balance for i in overdue), 2),
         "buckets": aging(overdue),
-        "listed": len(listed),
-        "items": listed[:main_items],
-        "more": max(0, len(listed) - main_items),
-        "notes": list(notes or []),
-        "resolved": [],
     }
-    rest = common.chunks(listed[main_items:], common.LINES_PER_REPLY)
-    replies = [
-        {
-            "job": JOB_ID,
-            "kind": "thread",
-            "part": n + 1,
-            "parts": len(rest),
-            "items": items,
-            "resolved": [],
-        }
-        for n, items in enumerate(rest)
-    ]
-    return [main, *replies]
+    return common.split_models(JOB_ID, main, listed, notes, main_items)
 
 
 def _day(iso_date: str) -> str:
@@ -257,7 +237,6 @@ def _line(item: dict[str, Any], state: str | None, *, link: bool = True) -> str:
 
 def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Block Kit blocks and the plain-text fallback for one message model (never over 50 blocks)."""
-    resolved = set(model.get("resolved", []))
     blocks: list[dict[str, Any]] = []
     if model["kind"] == "main":
         text = (
@@ -301,83 +280,33 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
             + (f"; {earlier} other(s) were listed in earlier digests." if earlier > 0 else ".")
         )
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": intro}]})
-        for item in model["items"]:
-            state = common.item_state(model, item["key"])
-            done = state is not None
-            block: dict[str, Any] = {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": _line(item, state, link=False)[:2900]},
-            }
-            if not done:
-                block["accessory"] = {
-                    "type": "button",
-                    "text": {"type": "plain_text", "text": "Open in Coperniq"},
-                    "url": item["url"],
-                    "action_id": Action.OPEN_IN_COPERNIQ.value,
-                }
-            blocks.append(block)
-        if model["more"]:
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [
-                        {"type": "mrkdwn", "text": (f"…and {model['more']} more in the thread.")}
-                    ],
-                }
-            )
-        if resolved:
-            blocks.append(
-                {
-                    "type": "context",
-                    "elements": [
-                        {
-                            "type": "mrkdwn",
-                            "text": (
-                                f"✅ Since this was posted, {len(resolved)} of the "
-                                f"invoices listed here were resolved."
-                            ),
-                        }
-                    ],
-                }
-            )
-        for note in model["notes"][:3]:
-            blocks.append(
-                {"type": "context", "elements": [{"type": "mrkdwn", "text": f"⚠️ {note}"[:2900]}]}
-            )
+        blocks.extend(common.listed_blocks(model, _line, "invoices"))
     else:
         text = f"Overdue invoices, full list (part {model['part']} of {model['parts']})"
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": text}]})
-        blocks.extend(
-            common.pack_sections(
-                _line(i, common.item_state(model, i["key"])) for i in model["items"]
-            )
-        )
+        blocks.extend(common.thread_blocks(model, text, _line))
     assert len(blocks) <= common.MAX_BLOCKS, len(blocks)
     return text, blocks
 
 
 def to_text(models: list[dict[str, Any]]) -> str:
     """The whole digest as readable plain text (for --dry-run and the demo)."""
-    main, replies = models[0], models[1:]
-    lines = [
+    main = models[0]
+    head = [
         f"Overdue invoices · {_day(main['as_of'])} ({main['tz']})",
         f"{money(main['total'])} overdue across {main['count']} invoice(s)",
         "Aging: "
         + "; ".join(f"{b['label']}: {b['count']} · {money(b['sum'])}" for b in main["buckets"]),
         f"Listed now: {main['listed']} (newly overdue, moved to an older bucket or due a reminder)",
     ]
-    for note in main["notes"]:
-        lines.append(f"! {note}")
-    items = main["items"] + [i for r in replies for i in r["items"]]
-    for n, item in enumerate(items, 1):
-        if n == len(main["items"]) + 1:
-            lines.append("  -- thread reply --")
-        lines.append(
+
+    def item_text(item: dict[str, Any]) -> str:
+        return (
             f"  #{item['uid']}  {item['client']}  {money(item['balance'])}  "
             f"{item['days']} d overdue "
             f"({BUCKET_LABEL[item['bucket']]})  {item['url']}"
         )
-    return "\n".join(lines)
+
+    return common.digest_text(models, head, item_text)
 
 
 # --- the local copy ----------------------------------------------------------------------------
