@@ -223,6 +223,7 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
             outcome = "found_after_unknown_outcome" if call else "created_after_lookup"
         if call is None:
             call = coperniq.calls.create(record_type, record_id, payload)
+        call_id = call.get("id")
     except CoperniqError as exc:
         state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
         submissions.mark(db, key, state, detail={"error": repr(exc)})
@@ -230,9 +231,12 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         _show_failure(client, view, meta, data, exc, user)
         return
     except Exception:
+        # An answer we cannot read, or a bug: it may have been written. Keep what was typed.
+        log.exception("Logging a call failed unexpectedly")
         submissions.mark(db, key, submissions.UNKNOWN)
-        raise
-    submissions.finish(db, key, record_type="call", record_id=call.get("id"))
+        _show_failure(client, view, meta, data, None, user)
+        return
+    submissions.finish(db, key, record_type="call", record_id=call_id)
     audit(
         db,
         slack_user=user,
@@ -240,7 +244,7 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         record_type=record_type,
         record_id=record_id,
         outcome=outcome,
-        detail={"call_id": call.get("id")},
+        detail={"call_id": call_id},
     )
     message = call_confirmation(what, payload, url, user, settings.timezone)
     post_result(client, meta.get("c"), user, message)
@@ -254,14 +258,15 @@ def _show_failure(
     view: dict[str, Any],
     meta: dict[str, Any],
     data: dict[str, Any],
-    exc: CoperniqError,
+    exc: CoperniqError | None,
     user: str,
 ) -> None:
+    """Put the form back with what was typed (`exc` None: not a Coperniq error, outcome unknown)."""
     errors = {}
-    if exc.field and exc.field in FIELD_BLOCKS:
+    if exc is not None and exc.field and exc.field in FIELD_BLOCKS:
         errors[FIELD_BLOCKS[exc.field]] = exc.user_message
-    banner = "The call was not logged. " + exc.user_message
-    if exc.outcome_unknown:
+    banner = "The call was not logged. " + (exc.user_message if exc else "")
+    if exc is None or exc.outcome_unknown:
         banner = (
             "Coperniq did not answer in time, so the call may or may not be logged. Press Log call "
             "again: I will check Coperniq first and not log it twice."

@@ -177,6 +177,7 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
             outcome = "found_after_unknown_outcome" if record else "created_after_lookup"
         if record is None:
             record = coperniq.opportunities.create(opportunity_body(data))
+        record_id = record["id"]
     except CoperniqError as exc:
         state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
         submissions.mark(db, key, state, detail={"error": repr(exc)})
@@ -184,14 +185,16 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         _show_failure(client, view, meta, data, exc, user)
         return
     except Exception:
-        # Not a Coperniq answer (a bug, a crash): we cannot know whether it was written.
+        # An answer we cannot read, or a bug: it may have been written. Keep what was typed.
+        log.exception("Creating a request failed unexpectedly")
         submissions.mark(db, key, submissions.UNKNOWN)
-        raise
+        _show_failure(client, view, meta, data, None, user)
+        return
     submissions.finish(
         db,
         key,
         record_type="opportunity",
-        record_id=record["id"],
+        record_id=record_id,
         record_number=record.get("number"),
     )
     audit(
@@ -213,15 +216,18 @@ def _show_failure(
     view: dict[str, Any],
     meta: dict[str, Any],
     data: dict[str, Any],
-    exc: CoperniqError,
+    exc: CoperniqError | None,
     user: str,
 ) -> None:
-    """Put the form back with what was typed and the error on its field; else say it in Slack."""
+    """Put the form back with what was typed and the error on its field; else say it in Slack.
+
+    `exc` None: something other than a Coperniq error, so the outcome is unknown.
+    """
     errors = {}
-    if exc.field and exc.field in FIELD_BLOCKS:
+    if exc is not None and exc.field and exc.field in FIELD_BLOCKS:
         errors[FIELD_BLOCKS[exc.field]] = exc.user_message
-    banner = "The request was not created. " + exc.user_message
-    if exc.outcome_unknown:
+    banner = "The request was not created. " + (exc.user_message if exc else "")
+    if exc is None or exc.outcome_unknown:
         banner = (
             "Coperniq did not answer in time, so the request may or may not exist. Press Create "
             "again: I will check Coperniq first and not make a second one."

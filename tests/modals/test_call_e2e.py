@@ -192,3 +192,19 @@ def test_a_note_cannot_ping_the_channel_and_every_line_stays_quoted(slack):
     shown = str(message["blocks"])
     assert "<!here>" not in shown and "<@U0BOSS>" not in shown
     assert "> Call back &lt;!here&gt;\\n> *asap* &amp; &lt;@U0BOSS&gt;" in shown
+
+
+def test_an_answer_the_bot_cannot_read_keeps_the_typed_call_and_an_unknown_outcome(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    path = f"/projects/{project['id']}/calls"
+    slack.sandbox.inject(path=path, method="POST", status=201, body=[], times=1)
+    before = len(slack.fake_slack.calls_to("views.update"))
+    submit(slack, view, CALL)
+    slack.wait_for("views.update", before + 1, timeout=10)
+    shown = slack.fake_slack.calls_to("views.update")[-1]["view"]
+    assert _input(shown, Block.CALL_NOTE)["element"]["initial_value"] == CALL[Block.CALL_NOTE]
+    assert "may or may not" in str(shown["blocks"])
+    assert [r["state"] for r in slack.store.db.query("select state from submissions")] == [
+        "unknown"
+    ]

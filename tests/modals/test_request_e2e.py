@@ -218,3 +218,18 @@ def test_typed_text_cannot_ping_the_channel_or_break_the_confirmation(slack):
     shown = str(message["blocks"]) + message["text"]
     assert "<!channel>" not in shown and "<http://evil" not in shown
     assert "&lt;!channel&gt; &amp; garage" in str(message["blocks"])
+
+
+def test_an_answer_the_bot_cannot_read_keeps_the_typed_form_and_an_unknown_outcome(slack):
+    view = open_modal(slack, "request", updates=1)
+    slack.sandbox.inject(path="/opportunities", method="POST", status=201, body={}, times=1)
+    before = len(slack.fake_slack.calls_to("views.update"))
+    submit(slack, view, GOOD)
+    slack.wait_for("views.update", before + 1, timeout=10)
+    shown = slack.fake_slack.calls_to("views.update")[-1]["view"]
+    title = next(b for b in shown["blocks"] if b.get("block_id") == Block.REQUEST_TITLE)
+    assert title["element"]["initial_value"] == GOOD[Block.REQUEST_TITLE]
+    assert "may or may not" in str(shown["blocks"])
+    assert [r["state"] for r in slack.store.db.query("select state from submissions")] == [
+        "unknown"
+    ]
