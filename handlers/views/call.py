@@ -37,7 +37,14 @@ from bot.ids import Block, Callback
 from bot.links import record_url
 from bot.phones import to_e164
 from bot.store import audit, utcnow
-from handlers.views.common import interactive, open_view, post_result, tell, update_view
+from handlers.views.common import (
+    field_errors,
+    interactive,
+    open_view,
+    post_result,
+    tell,
+    update_view,
+)
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -262,9 +269,7 @@ def _show_failure(
     user: str,
 ) -> None:
     """Put the form back with what was typed (`exc` None: not a Coperniq error, outcome unknown)."""
-    errors = {}
-    if exc is not None and exc.field and exc.field in FIELD_BLOCKS:
-        errors[FIELD_BLOCKS[exc.field]] = exc.user_message
+    errors = field_errors(exc, FIELD_BLOCKS)
     banner = "The call was not logged. " + (exc.user_message if exc else "")
     if exc is None or exc.outcome_unknown:
         banner = (

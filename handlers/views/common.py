@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
@@ -11,6 +13,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.coperniq import CoperniqClient
+    from bot.coperniq.errors import CoperniqError
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +123,16 @@ def post_result(
         client.chat_postMessage(channel=user, **note)
     except SlackApiError:
         log.exception("Could not send %s the confirmation either", user)
+
+
+def field_errors(exc: CoperniqError | None, blocks: Mapping[str, str]) -> dict[str, str]:
+    """A 400's `field` as an error on the input block that shows it; {} when none does."""
+    if exc is None or not exc.field:
+        return {}
+    # "body.primaryEmail" or "address[0]" name the same input as "primaryEmail" and "address".
+    name = re.split(r"[.\[]", exc.field.removeprefix("body."), maxsplit=1)[0]
+    block = blocks.get(name)
+    return {block: exc.user_message} if block else {}
 
 
 def input_options(view: dict[str, Any], base_block: str) -> list[dict[str, Any]]:

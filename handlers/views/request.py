@@ -36,6 +36,7 @@ from bot.links import record_url
 from bot.phones import to_e164
 from bot.store import audit, kv_get, kv_set, utcnow
 from handlers.views.common import (
+    field_errors,
     input_options,
     interactive,
     open_view,
@@ -223,9 +224,7 @@ def _show_failure(
 
     `exc` None: something other than a Coperniq error, so the outcome is unknown.
     """
-    errors = {}
-    if exc is not None and exc.field and exc.field in FIELD_BLOCKS:
-        errors[FIELD_BLOCKS[exc.field]] = exc.user_message
+    errors = field_errors(exc, FIELD_BLOCKS)
     banner = "The request was not created. " + (exc.user_message if exc else "")
     if exc is None or exc.outcome_unknown:
         banner = (

@@ -157,7 +157,8 @@ def test_after_a_timeout_with_nothing_created_the_retry_creates_once(slack):
     assert [r.status for r in writes(slack, "POST", "/opportunities")][1:] in ([200], [201])
 
 
-def test_a_field_coperniq_rejects_is_shown_on_that_field(slack):
+@pytest.mark.parametrize("field", ["primaryEmail", "body.primaryEmail", "primaryEmail[0]"])
+def test_a_field_coperniq_rejects_is_shown_on_that_field(slack, field):
     view = open_modal(slack, "request", updates=1)
     slack.sandbox.inject(
         path="/opportunities",
@@ -167,7 +168,7 @@ def test_a_field_coperniq_rejects_is_shown_on_that_field(slack):
         body={
             "message": "primaryEmail is not deliverable",
             "code": "VALIDATION_ERROR",
-            "field": "primaryEmail",
+            "field": field,
         },
     )
     submit(slack, view, GOOD)
