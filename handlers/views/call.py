@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,14 +31,16 @@ from bot.blocks.common import (
     selected_texts,
     with_inline_errors,
 )
-from bot.coperniq.errors import CoperniqError, NotFound
+from bot.coperniq.errors import CoperniqError
 from bot.ids import Block, Callback
 from bot.links import record_url
 from bot.phones import to_e164
 from bot.store import audit, utcnow
 from handlers.views.common import (
     field_errors,
+    find_project,
     interactive,
+    no_single_project,
     open_view,
     post_result,
     tell,
@@ -71,23 +72,6 @@ FIELD_BLOCKS = {
 
 def _resource(coperniq: CoperniqClient, record_type: str) -> Any:
     return getattr(coperniq, RECORD_PATHS[record_type])
-
-
-def lookup_record(coperniq: CoperniqClient, text: str) -> tuple[str, dict[str, Any]] | None:
-    """`/coperniq call 1234`: a project by number, then by id; else the one project matching."""
-    text = text.strip()
-    if not text:
-        return None
-    matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
-    if text.isdigit():
-        for record in matches:
-            if str(record.get("number")) == text:
-                return "project", record
-        try:
-            return "project", coperniq.projects.get(int(text))
-        except NotFound:
-            return None
-    return ("project", matches[0]) if len(matches) == 1 else None
 
 
 def open_call_modal(
@@ -125,11 +109,11 @@ def open_call_modal(
             record_type, record_id = parsed
             option = record_option(record_type, _resource(coperniq, record_type).get(record_id))
         else:
-            found = lookup_record(coperniq, record_text or "")
+            found = find_project(coperniq, record_text or "")
             if found:
-                option = record_option(*found)
+                option = record_option("project", found)
             else:
-                notice = f":mag: No project matches “{record_text}”. Search for it below."
+                notice = no_single_project(record_text)
     except CoperniqError as exc:
         log.warning("Record lookup for the call modal failed: %r", exc)
         notice = f":warning: {exc.user_message} Search for the record below."

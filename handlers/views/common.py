@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
+
+from bot.coperniq.errors import NotFound
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -123,6 +126,28 @@ def post_result(
         client.chat_postMessage(channel=user, **note)
     except SlackApiError:
         log.exception("Could not send %s the confirmation either", user)
+
+
+def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
+    """A project by number, by id, or the one project the text matches; None: none or several."""
+    text = text.strip()
+    if not text:
+        return None
+    matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
+    if text.isdigit():
+        for record in matches:
+            if str(record.get("number")) == text:
+                return record
+        try:
+            return coperniq.projects.get(int(text))
+        except NotFound:
+            return None
+    return matches[0] if len(matches) == 1 else None
+
+
+def no_single_project(text: str | None) -> str:
+    """The modal's note when the typed project text names no one project."""
+    return f":mag: No single project matches “{text}”. Search for it below."
 
 
 def field_errors(exc: CoperniqError | None, blocks: Mapping[str, str]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -28,14 +27,16 @@ from bot.blocks.photo import (
     photo_working_modal,
     validate_photo,
 )
-from bot.coperniq.errors import CoperniqError, NotFound
+from bot.coperniq.errors import CoperniqError
 from bot.ids import Block
 from bot.links import record_url
 from bot.slackfiles import SlackFileError, download
 from bot.store import audit
 from handlers.views.common import (
+    find_project,
     input_options,
     interactive,
+    no_single_project,
     open_view,
     post_result,
     slack_error,
@@ -50,21 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTION = "attach_photo"
-
-
-def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
-    """`/coperniq photo 1234`: a project by number, by id, or the one project matching the text."""
-    text = text.strip()
-    matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
-    if text.isdigit():
-        for record in matches:
-            if str(record.get("number")) == text:
-                return record
-        try:
-            return coperniq.projects.get(int(text))
-        except NotFound:
-            return None
-    return matches[0] if len(matches) == 1 else None
 
 
 def forms_for(coperniq: CoperniqClient, project_id: int) -> list[dict[str, Any]]:
@@ -105,9 +91,7 @@ def open_photo_modal(
         else:
             record = find_project(coperniq, project_text or "")
         if record is None:
-            view = build_photo_modal(
-                meta, notice=f":mag: No project matches “{project_text}”. Search for it below."
-            )
+            view = build_photo_modal(meta, notice=no_single_project(project_text))
         else:
             option = record_option("project", record)
             view = build_photo_modal(

@@ -168,7 +168,7 @@ def test_when_the_bot_is_not_in_the_channel_the_confirmation_goes_to_a_dm(slack)
 
 def test_an_unknown_record_in_the_command_leaves_the_search_open_with_a_note(slack):
     view = open_modal(slack, "call no-such-customer-anywhere", updates=1)
-    assert "No project matches" in str(view["blocks"])
+    assert "No single project matches" in str(view["blocks"])
     assert "initial_option" not in _input(view, Block.CALL_RECORD)["element"]
 
 
