@@ -386,24 +386,20 @@ def run(
     )
 
 
-def _announced_again(
-    project: Mapping[str, Any],
-    level: str,
-    open_rows: list[common.AlertRow],
-    now: datetime,
-    realert: timedelta | None,
-) -> bool:
-    """Would this run announce one of the project's open alerts again (escalation, reminder)?"""
+def _again(
+    level: str, open_rows: list[common.AlertRow], now: datetime, realert: timedelta | None
+) -> str | None:
+    """Would this run announce one of a project's open alerts again: 'escalation', 'reminder'?"""
+    if any(LEVEL_RANK[level] > LEVEL_RANK.get(row.level, 0) for row in open_rows):
+        return "escalation"
     for row in open_rows:
-        if LEVEL_RANK[level] > LEVEL_RANK.get(row.level, 0):
-            return True
         if (
             realert is not None
             and row.last_alerted_at is not None
             and now - common.parse_instant(row.last_alerted_at) >= realert - common.REALERT_SLACK
         ):
-            return True
-    return False
+            return "reminder"
+    return None
 
 
 def _budget_note(available: int, what: str) -> str:
@@ -489,22 +485,32 @@ def _collect(
             forms_by_project[pid] = hit[2]  # usable even when stale; refreshed below if room
             if now - hit[1] >= forms_ttl:
                 stale.append((p, level, hit[1]))
-    # A stale list about to be announced again (escalation, reminder) is always re-read first:
-    # otherwise a form completed hours ago is announced as still holding the project up.
+    # A stale list is never the basis of a new announcement: otherwise a form completed hours
+    # ago is announced as still holding its project up. An escalation (rare) re-reads its list
+    # at once; reminders come first among the per-run refreshes, and a reminder whose list is
+    # not re-read this run waits for a later run (withheld, neither announced nor resolved).
     open_by_project: dict[int, list[common.AlertRow]] = {}
     for r in rows.values():
         if r.open:
             open_by_project.setdefault(int(r.summary.get("project_id", 0)), []).append(r)
-    urgent = [
-        (p, level)
+    again = {
+        int(p["id"]): _again(level, open_by_project.get(int(p["id"]), []), now, realert)
         for p, level, _ in stale
-        if _announced_again(p, level, open_by_project.get(int(p["id"]), []), now, realert)
-    ]
-    urgent_ids = {int(p["id"]) for p, _ in urgent}
-    stale = [s for s in stale if int(s[0]["id"]) not in urgent_ids]
-    # Then projects someone was told about, red first, the oldest list first.
-    stale.sort(key=lambda s: (int(s[0]["id"]) not in open_projects, -LEVEL_RANK[s[1]], s[2]))
-    todo = must + urgent + [(p, level) for p, level, _ in stale[: max(0, refresh_per_run)]]
+    }
+    escalate = [(p, level) for p, level, _ in stale if again[int(p["id"])] == "escalation"]
+    stale = [s for s in stale if again[int(s[0]["id"])] != "escalation"]
+    # Reminders first, then projects someone was told about, red first, the oldest list first.
+    stale.sort(
+        key=lambda s: (
+            again[int(s[0]["id"])] != "reminder",
+            int(s[0]["id"]) not in open_projects,
+            -LEVEL_RANK[s[1]],
+            s[2],
+        )
+    )
+    refresh = [(p, level) for p, level, _ in stale[: max(0, refresh_per_run)]]
+    todo = must + escalate + refresh
+    withheld = {pid for pid, why in again.items() if why is not None}
 
     log.info(
         "%s: %d project(s) listed, %d at or past yellow; %d form list(s) to read, %d stale to "
@@ -541,6 +547,7 @@ def _collect(
                 unreadable.append(p)
             continue
         forms_by_project[pid] = forms
+        withheld.discard(pid)  # re-read now: its reminders and escalations may go out
         db["form_cache"].upsert(
             {
                 "project_id": pid,
@@ -577,6 +584,8 @@ def _collect(
 
     def can_resolve(row: common.AlertRow) -> bool:
         pid = int(row.summary.get("project_id", 0))
+        if pid in withheld:
+            return False  # its list is stale: neither announced nor resolved this run
         if pid in forms_by_project:
             return True  # we know this project's forms now: the form is done or no longer in phase
         # Not at risk any more (left the phase, below yellow, no longer active or gone) - but only a
@@ -589,7 +598,7 @@ def _collect(
         )
 
     return Collected(
-        levels={a.key: a.level for a in alerts},
+        levels={a.key: a.level for a in alerts if a.project_id not in withheld},
         build=build,
         summary=lambda key: _item(by_key[key], settings.coperniq_app_url),
         can_resolve=can_resolve,

@@ -435,8 +435,11 @@ def sync_invoices(
         log.warning("invoice %s sync failed after %d invoice(s): %s", mode, len(seen), exc)
         since = _sync_get(db, "invoices.last_sync_at")
         outcome.complete, outcome.error = False, True
-        outcome.note = f"Invoices could not be refreshed from Coperniq ({exc.user_message})" + (
-            f"; figures are as of {since}." if since else "; there is no local copy yet."
+        why = f"it answered HTTP {exc.status}" if exc.status else "it did not answer"
+        outcome.note = f"Invoices could not be refreshed from Coperniq ({why}); " + (
+            f"figures are as of {since}; tried again next run."
+            if since
+            else "there is no local copy yet."
         )
     _save(db, batch)  # what was read is kept, even from a sync cut short
     outcome.fetched = len(seen)
