@@ -366,9 +366,11 @@ def call_confirmation(
     what: str, body: Mapping[str, Any], url: str, user: str, tz: ZoneInfo
 ) -> dict[str, Any]:
     """The channel message after a call was logged: record number and title, when, link."""
-    start = datetime.fromisoformat(body["startTime"].replace("Z", "+00:00")).astimezone(tz)
-    end = datetime.fromisoformat(body["endTime"].replace("Z", "+00:00")).astimezone(tz)
-    minutes = max(1, round((end - start).total_seconds() / 60))
+    start_utc = datetime.fromisoformat(body["startTime"].replace("Z", "+00:00"))
+    end_utc = datetime.fromisoformat(body["endTime"].replace("Z", "+00:00"))
+    # In UTC: Python subtracts two times of one zone on the wall clock, wrong across a DST change.
+    minutes = max(1, round((end_utc - start_utc).total_seconds() / 60))
+    start = start_utc.astimezone(tz)
     direction = "Inbound" if body["isInbound"] else "Outbound"
     other = body["fromNumber"] if body["isInbound"] else body["toNumber"]
     what = escape(what)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 
 from bot.blocks import call as callblocks
@@ -160,3 +161,19 @@ def test_confirmation_shows_business_time_zone():
     check_message(msg)
     assert "9:00 AM CST" in msg["blocks"][0]["text"]["text"]
     assert "#1042" in msg["text"]
+
+
+@pytest.mark.parametrize(
+    ("start", "shown"),
+    [
+        (datetime(2026, 11, 1, 6, 50, tzinfo=UTC), "1:50 AM CDT"),  # clocks go back at 2:00
+        (datetime(2026, 3, 8, 7, 50, tzinfo=UTC), "1:50 AM CST"),  # clocks go forward at 2:00
+    ],
+)
+def test_a_call_across_a_dst_change_shows_its_real_length(start, shown):
+    body = call_body(_good(**{Block.CALL_START: int(start.timestamp()), Block.CALL_DURATION: "20"}))
+    msg = call_confirmation(
+        "P", body, "https://app.example/p/7", "U0USER", ZoneInfo("America/Chicago")
+    )
+    text = msg["blocks"][0]["text"]["text"]
+    assert shown in text and "20 min" in text
