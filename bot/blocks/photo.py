@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.blocks.common import (
+    VERSION_SEP,
     context,
     escape,
     external_select,
@@ -206,6 +207,16 @@ def build_photo_modal(
 def parse_photo(view: Mapping[str, Any]) -> dict[str, Any]:
     """The photo form's values: project/form/field ids and the uploaded Slack file objects."""
     s = flatten_state(view)
+    values = (view.get("state") or {}).get("values") or {}
+    # The form block is versioned by the project whose forms it lists.
+    listed_for = next(
+        (
+            block_id.partition(VERSION_SEP)[2]
+            for block_id in values
+            if block_id.partition(VERSION_SEP)[0] == Block.PHOTO_FORM
+        ),
+        None,
+    )
     project = re.fullmatch(r"project:(\d+)", s.get(Block.PHOTO_PROJECT) or "")
     form = str(s.get(Block.PHOTO_FORM) or "")
     field = str(s.get(Block.PHOTO_FIELD) or "")
@@ -214,6 +225,7 @@ def parse_photo(view: Mapping[str, Any]) -> dict[str, Any]:
         "form_id": int(form) if form.isdigit() else None,
         "column_id": int(field) if field.isdigit() else None,
         "files": [f for f in s.get(Block.PHOTO_FILES) or [] if isinstance(f, dict)],
+        "forms_of": int(listed_for) if listed_for and listed_for.isdigit() else None,
     }
 
 
@@ -224,6 +236,12 @@ def validate_photo(data: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str
         errors[Block.PHOTO_PROJECT] = "Choose the project."
     elif not data.get("form_id"):
         errors[Block.PHOTO_FORM] = "Choose the form the photos belong to."
+    elif data.get("forms_of") not in (None, data["project_id"]):
+        # The project changed while its forms were loading: this list is the other project's.
+        errors[Block.PHOTO_FORM] = (
+            "This list shows another project's forms. Choose the project again (if it does "
+            "not reload, pick another one, then this one) to see its forms."
+        )
     elif not data.get("column_id"):
         errors[Block.PHOTO_FIELD] = "Choose the photo field."
     uploaded = list(data.get("files") or [])

@@ -185,3 +185,20 @@ def test_ten_photos_with_emoji_names_fit_the_modal_metadata():
     check_view(view)
     assert len(view["private_metadata"]) <= 3000
     assert len(refs) == 10
+
+
+def test_a_form_listed_for_another_project_is_refused():
+    """The person switched project while its forms loaded: the form shown belongs to the old one."""
+    view = build_photo_modal(
+        {"c": "C1"},
+        project_option=PROJECT,
+        forms=open_forms(FORMS),
+        form_id=31,
+        fields=file_fields(FORM_DETAIL),
+        column_id=503,
+    )
+    other = {"text": {"type": "plain_text", "text": "Project #10 · Kim"}, "value": "project:10"}
+    data = parse_photo(fill(view, {Block.PHOTO_PROJECT: other, Block.PHOTO_FILES: [_photo()]}))
+    errors = validate_photo(data, {})
+    assert set(errors) == {Block.PHOTO_FORM} and "project" in errors[Block.PHOTO_FORM]
+    assert set(errors_for_view(view, errors)) == {f"{Block.PHOTO_FORM}~9"}
