@@ -204,19 +204,20 @@ def build_photo_modal(
     return modal(Callback.PHOTO_MODAL, TITLE, blocks, submit="Attach", metadata=meta)
 
 
+def _version_of(view: Mapping[str, Any], base: str) -> int | None:
+    """The numeric version suffix of the state's `base` block (what its list was built for)."""
+    for block_id in ((view.get("state") or {}).get("values")) or {}:
+        name, _, suffix = block_id.partition(VERSION_SEP)
+        if name == base and suffix.isdigit():
+            return int(suffix)
+    return None
+
+
 def parse_photo(view: Mapping[str, Any]) -> dict[str, Any]:
     """The photo form's values: project/form/field ids and the uploaded Slack file objects."""
     s = flatten_state(view)
-    values = (view.get("state") or {}).get("values") or {}
-    # The form block is versioned by the project whose forms it lists.
-    listed_for = next(
-        (
-            block_id.partition(VERSION_SEP)[2]
-            for block_id in values
-            if block_id.partition(VERSION_SEP)[0] == Block.PHOTO_FORM
-        ),
-        None,
-    )
+    # The form block is versioned by the project whose forms it lists, the field block by the form.
+    forms_of, fields_of = _version_of(view, Block.PHOTO_FORM), _version_of(view, Block.PHOTO_FIELD)
     project = re.fullmatch(r"project:(\d+)", s.get(Block.PHOTO_PROJECT) or "")
     form = str(s.get(Block.PHOTO_FORM) or "")
     field = str(s.get(Block.PHOTO_FIELD) or "")
@@ -225,7 +226,8 @@ def parse_photo(view: Mapping[str, Any]) -> dict[str, Any]:
         "form_id": int(form) if form.isdigit() else None,
         "column_id": int(field) if field.isdigit() else None,
         "files": [f for f in s.get(Block.PHOTO_FILES) or [] if isinstance(f, dict)],
-        "forms_of": int(listed_for) if listed_for and listed_for.isdigit() else None,
+        "forms_of": forms_of,
+        "fields_of": fields_of,
     }
 
 
@@ -244,6 +246,10 @@ def validate_photo(data: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str
         )
     elif not data.get("column_id"):
         errors[Block.PHOTO_FIELD] = "Choose the photo field."
+    elif data.get("fields_of") not in (None, data["form_id"]):
+        errors[Block.PHOTO_FIELD] = (
+            "This list shows another form's fields. Choose the form again to see its fields."
+        )
     uploaded = list(data.get("files") or [])
     preselected = [{"id": i, "name": n, "size": s} for i, n, s in meta.get("f") or []]
     every = preselected + uploaded

@@ -202,3 +202,25 @@ def test_a_form_listed_for_another_project_is_refused():
     errors = validate_photo(data, {})
     assert set(errors) == {Block.PHOTO_FORM} and "project" in errors[Block.PHOTO_FORM]
     assert set(errors_for_view(view, errors)) == {f"{Block.PHOTO_FORM}~9"}
+
+
+def test_a_field_listed_for_another_form_is_refused():
+    view = build_photo_modal(
+        {"c": "C1"},
+        project_option=PROJECT,
+        forms=open_forms(FORMS),
+        form_id=31,
+        fields=file_fields(FORM_DETAIL),
+        column_id=503,
+    )
+    forms = [{"id": 31, "name": "Site survey"}, {"id": 34, "name": "Roof"}]
+    view["blocks"] = (
+        build_photo_modal({"c": "C1"}, project_option=PROJECT, forms=forms, form_id=31, fields=[])[
+            "blocks"
+        ][:2]
+        + [b for b in view["blocks"] if b.get("block_id", "").startswith("photo_field")]
+        + view["blocks"][-1:]
+    )
+    data = parse_photo(fill(view, {Block.PHOTO_FORM: "34", Block.PHOTO_FILES: [_photo()]}))
+    errors = validate_photo(data, {})
+    assert set(errors) == {Block.PHOTO_FIELD} and "another form" in errors[Block.PHOTO_FIELD]
