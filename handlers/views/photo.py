@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTION = "attach_photo"
+# files.info's answers for a file in a conversation the bot is not part of.
+_NOT_VISIBLE = ("file_not_found", "access_denied", "not_in_channel")
 
 
 def forms_for(coperniq: CoperniqClient, project_id: int) -> list[dict[str, Any]]:
@@ -199,6 +201,11 @@ def _resolve(client: WebClient, file: dict[str, Any]) -> dict[str, Any]:
         info = client.files_info(file=file["id"])["file"]
     except SlackApiError as exc:
         why = slack_error(exc)
+        if why in _NOT_VISIBLE:
+            raise SlackFileError(
+                "the bot cannot see it there (add me to that channel, or send the photo to me "
+                "in a direct message)."
+            ) from None
         raise SlackFileError(f"Slack would not give the bot this file ({why}).") from None
     except Exception as exc:  # Slack unreachable: this file fails, the others still go
         log.exception("files.info %s failed", file["id"])

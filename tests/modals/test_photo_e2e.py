@@ -367,3 +367,17 @@ def test_a_second_submission_while_the_first_runs_posts_no_false_failure(slack):
     assert len(posts) == 1 and "1 photo attached" in posts[0]["text"]
     assert "failed" not in posts[0]["text"]
     assert len(_attaches(slack, form["id"])) == 1
+
+
+def test_a_shortcut_photo_the_bot_cannot_see_says_how_to_get_it_through(slack):
+    project, form, field = _open_form(slack)
+    hidden = {"id": "F0NOTSHARED", "name": "hidden.jpg", "mimetype": "image/jpeg", "size": 900}
+    slack.message_action(
+        Callback.ATTACH_SHORTCUT, {"ts": "1700000000.000900", "text": "x", "files": [hidden]}
+    )
+    slack.wait_for("views.open")
+    view = _choose(slack, current(slack, slack.last_view_id()), project, form)
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: []})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    text = posts_to(slack, CHANNEL)[0]["text"]
+    assert "hidden.jpg" in text and "direct message" in text and "add me" in text
