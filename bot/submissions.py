@@ -64,9 +64,18 @@ def _claim(row: dict[str, Any], verdict: str) -> Claim:
 
 
 def begin(
-    db: Database, key: str, *, slack_user: str, action: str, now: datetime | None = None
+    db: Database,
+    key: str,
+    *,
+    slack_user: str,
+    action: str,
+    now: datetime | None = None,
+    repeat_after: timedelta | None = None,
 ) -> Claim:
-    """Claim the right to write for `key`, atomically (two listener threads may race here)."""
+    """Claim the right to write for `key`, atomically (two listener threads may race here).
+
+    `repeat_after`: a done submission older than this is a new one (the same details again).
+    """
     now = now or utcnow()
     cur = db.execute(
         "insert or ignore into submissions "
@@ -79,10 +88,12 @@ def begin(
         return _claim(row, "new")
     state = row["state"]
     if state == DONE:
-        return _claim(row, "done")
+        done_at = datetime.fromisoformat(row["updated_at"])
+        if repeat_after is None or done_at > now - repeat_after:
+            return _claim(row, "done")
     if state == PENDING and datetime.fromisoformat(row["updated_at"]) > now - STALE_PENDING:
         return _claim(row, "pending")
-    # failed, unknown or a stale pending: take it over only if nobody else just did.
+    # failed, unknown, a stale pending or an old done: take it over only if nobody else just did.
     cur = db.execute(
         "update submissions set state = ?, updated_at = ? "
         "where key = ? and state = ? and updated_at = ?",
@@ -90,7 +101,11 @@ def begin(
     )
     if not cur.rowcount:
         return _claim(_row(db, key) or row, "pending")
-    return _claim(row, "new" if state == FAILED else "retry_unknown")
+    if state in (FAILED, DONE):
+        # A fresh start: this attempt's own time, so an unknown outcome is looked up from now.
+        db.execute("update submissions set created_at = ? where key = ?", [iso(now), key])
+        return _claim(_row(db, key) or row, "new")
+    return _claim(row, "retry_unknown")
 
 
 def finish(

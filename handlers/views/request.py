@@ -58,6 +58,8 @@ TRADES_TTL = timedelta(hours=6)
 # How far back (and for how many records) to look for a create whose outcome was unknown.
 LOOKUP_SLACK = timedelta(minutes=5)
 LOOKUP_LIMIT = 50
+# The same details within a day are a repeat (double click, retry); later, a customer calling again.
+REPEAT_AFTER = timedelta(hours=24)
 
 # The API's 400 `field` -> the input block that shows it.
 FIELD_BLOCKS = {
@@ -159,7 +161,7 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
     settings = context["settings"]
     db = context["store"].db
     key = submissions.fingerprint(user, ACTION, fingerprint_details(data))
-    claim = submissions.begin(db, key, slack_user=user, action=ACTION)
+    claim = submissions.begin(db, key, slack_user=user, action=ACTION, repeat_after=REPEAT_AFTER)
     if claim.verdict == "done":
         record = {"id": claim.record_id, "number": claim.record_number, "title": data["title"]}
         url = record_url(settings.coperniq_app_url, "opportunity", claim.record_id or "")

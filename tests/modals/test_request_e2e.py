@@ -234,3 +234,18 @@ def test_an_answer_the_bot_cannot_read_keeps_the_typed_form_and_an_unknown_outco
     assert [r["state"] for r in slack.store.db.query("select state from submissions")] == [
         "unknown"
     ]
+
+
+def test_the_same_request_a_day_later_is_a_new_one(slack):
+    """Repeats are caught for a day; after that the same text is a customer calling again."""
+    view = open_modal(slack, "request", updates=1)
+    submit(slack, view, GOOD)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    slack.store.db.execute(
+        "update submissions set created_at = '2020-01-01T00:00:00.000000+00:00', "
+        "updated_at = '2020-01-01T00:00:00.000000+00:00'"
+    )
+    view2 = open_modal(slack, "request")
+    assert "already created" not in str(submit(slack, view2, GOOD)["view"]["blocks"])
+    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2)
+    assert len(writes(slack, "POST", "/opportunities")) == 2

@@ -46,3 +46,18 @@ def test_a_stale_pending_row_is_treated_as_unknown(store):
     assert (
         subs.begin(db, "k", slack_user="U1", action="request", now=later).verdict == "retry_unknown"
     )
+
+
+def test_a_done_submission_older_than_the_repeat_window_is_new_again(store):
+    db = store.db
+    subs.begin(db, "k", slack_user="U1", action="request", now=T0)
+    subs.finish(db, "k", record_type="opportunity", record_id=5, now=T0)
+    window = timedelta(hours=24)
+    soon = T0 + timedelta(hours=2)
+    assert subs.begin(
+        db, "k", slack_user="U1", action="r", now=soon, repeat_after=window
+    ).verdict == ("done")
+    later = T0 + timedelta(hours=25)
+    claim = subs.begin(db, "k", slack_user="U1", action="r", now=later, repeat_after=window)
+    assert claim.verdict == "new" and subs.state_of(db, "k") == subs.PENDING
+    assert subs.begin(db, "k", slack_user="U1", action="r", now=later).verdict == "pending"
