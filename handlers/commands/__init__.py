@@ -142,6 +142,21 @@ def make_router(command: str) -> Any:
     return route
 
 
+def answer_privately(
+    message: dict[str, Any], *, body: dict[str, Any], client: WebClient, respond: Any = None
+) -> None:
+    """An answer only the person sees: through the command's response_url, else an ephemeral."""
+    if respond is not None and body.get("response_url"):
+        respond(**message)
+        return
+    client.chat_postEphemeral(
+        channel=body["channel_id"],
+        user=body["user_id"],
+        text=message["text"],
+        blocks=message["blocks"],
+    )
+
+
 def ack_link_click(ack: Ack) -> None:
     """URL buttons still send block_actions; Slack wants them acked like any other."""
     ack()

@@ -15,6 +15,7 @@ from bot.blocks.find import (
     build_find_too_short,
 )
 from bot.coperniq.errors import CoperniqError
+from handlers.commands import answer_privately
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -87,12 +88,4 @@ def run(
         context["coperniq"].interactive,
         logger,
     )
-    if respond is not None and body.get("response_url"):
-        respond(**message)
-    else:
-        client.chat_postEphemeral(
-            channel=body["channel_id"],
-            user=body["user_id"],
-            text=message["text"],
-            blocks=message["blocks"],
-        )
+    answer_privately(message, body=body, client=client, respond=respond)

@@ -21,16 +21,8 @@ def run(
 ) -> None:
     """Send the help privately (the router normally answers help in its ack instead)."""
     from bot.blocks.help import build_help
-    from handlers.commands import help_entries
+    from handlers.commands import answer_privately, help_entries
 
     command = context["settings"].slack_command
     message = build_help(command, help_entries(command))
-    if respond is not None and body.get("response_url"):
-        respond(**message)
-    else:
-        client.chat_postEphemeral(
-            channel=body["channel_id"],
-            user=body["user_id"],
-            text=message["text"],
-            blocks=message["blocks"],
-        )
+    answer_privately(message, body=body, client=client, respond=respond)

@@ -118,3 +118,16 @@ def test_find_buttons_open_the_modals_for_that_record(slack: SlackHarness) -> No
         slack.wait_for("views.open", count=count + 1)
         view_id = slack.last_view_id()
         slack.wait_until(lambda v=view_id: project["title"] in json.dumps(slack.fake_slack.view(v)))
+
+
+def test_without_a_response_url_the_answer_is_an_ephemeral_in_the_channel(
+    bare_slack: SlackHarness,
+) -> None:
+    from handlers.commands import answer_privately
+
+    message = build_find_too_short("/coperniq", "")
+    body = {"channel_id": "C0CHANNEL", "user_id": "U0USER"}
+    answer_privately(message, body=body, client=bare_slack.app.client, respond=None)
+    sent = bare_slack.wait_for("chat.postEphemeral")[0]
+    assert (sent["channel"], sent["user"]) == ("C0CHANNEL", "U0USER")
+    assert sent["text"] == message["text"]
