@@ -47,6 +47,18 @@ def _photo(name="a.jpg", size=1000, mimetype="image/jpeg"):
     }
 
 
+def _full_view():
+    """The modal with project 9, form 31 and field 503 chosen."""
+    return build_photo_modal(
+        {"c": "C1"},
+        project_option=PROJECT,
+        forms=open_forms(FORMS),
+        form_id=31,
+        fields=file_fields(FORM_DETAIL),
+        column_id=503,
+    )
+
+
 def test_each_step_of_the_modal_fits_slack_limits():
     check_view(build_photo_modal({"c": "C1"}))
     check_view(build_photo_modal({"c": "C1"}, project_option=PROJECT, loading="Loading forms…"))
@@ -72,14 +84,7 @@ def test_only_open_forms_and_file_fields_are_offered():
 
 
 def test_choices_survive_each_update():
-    view = build_photo_modal(
-        {"c": "C1"},
-        project_option=PROJECT,
-        forms=open_forms(FORMS),
-        form_id=31,
-        fields=file_fields(FORM_DETAIL),
-        column_id=503,
-    )
+    view = _full_view()
     data = parse_photo(fill(view, {Block.PHOTO_FILES: [_photo()]}))
     assert data["project_id"] == 9 and data["form_id"] == 31 and data["column_id"] == 503
     assert data["files"][0]["name"] == "a.jpg"
@@ -189,14 +194,7 @@ def test_ten_photos_with_emoji_names_fit_the_modal_metadata():
 
 def test_a_form_listed_for_another_project_is_refused():
     """The person switched project while its forms loaded: the form shown belongs to the old one."""
-    view = build_photo_modal(
-        {"c": "C1"},
-        project_option=PROJECT,
-        forms=open_forms(FORMS),
-        form_id=31,
-        fields=file_fields(FORM_DETAIL),
-        column_id=503,
-    )
+    view = _full_view()
     other = {"text": {"type": "plain_text", "text": "Project #10 · Kim"}, "value": "project:10"}
     data = parse_photo(fill(view, {Block.PHOTO_PROJECT: other, Block.PHOTO_FILES: [_photo()]}))
     errors = validate_photo(data, {})
@@ -205,14 +203,7 @@ def test_a_form_listed_for_another_project_is_refused():
 
 
 def test_a_field_listed_for_another_form_is_refused():
-    view = build_photo_modal(
-        {"c": "C1"},
-        project_option=PROJECT,
-        forms=open_forms(FORMS),
-        form_id=31,
-        fields=file_fields(FORM_DETAIL),
-        column_id=503,
-    )
+    view = _full_view()
     forms = [{"id": 31, "name": "Site survey"}, {"id": 34, "name": "Roof"}]
     view["blocks"] = (
         build_photo_modal({"c": "C1"}, project_option=PROJECT, forms=forms, form_id=31, fields=[])[
