@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,23 @@ def _resource(coperniq: CoperniqClient, record_type: str) -> Any:
     return getattr(coperniq, RECORD_PATHS[record_type])
 
 
+def find_record(coperniq: CoperniqClient, text: str) -> tuple[str, dict[str, Any]] | None:
+    """`/coperniq call 1234`: a project as for photos, else the request or client numbered so."""
+    project = find_project(coperniq, text)
+    if project is not None:
+        return "project", project
+    text = text.strip()
+    if not text.isdigit():
+        return None
+    # Calls are logged on requests and clients too; their numbers are their own series.
+    for record_type in ("opportunity", "account"):
+        found = _resource(coperniq, record_type).list(q=text, page_size=20)
+        for record in itertools.islice(found, 20):
+            if str(record.get("number")) == text:
+                return record_type, record
+    return None
+
+
 def open_call_modal(
     *,
     client: WebClient,
@@ -109,9 +127,9 @@ def open_call_modal(
             record_type, record_id = parsed
             option = record_option(record_type, _resource(coperniq, record_type).get(record_id))
         else:
-            found = find_project(coperniq, record_text or "")
+            found = find_record(coperniq, record_text or "")
             if found:
-                option = record_option("project", found)
+                option = record_option(*found)
             else:
                 notice = no_single_project(record_text)
     except CoperniqError as exc:

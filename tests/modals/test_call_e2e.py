@@ -208,3 +208,11 @@ def test_an_answer_the_bot_cannot_read_keeps_the_typed_call_and_an_unknown_outco
     assert [r["state"] for r in slack.store.db.query("select state from submissions")] == [
         "unknown"
     ]
+
+
+def test_a_request_number_in_the_command_prefills_that_request(slack):
+    opp = slack.sandbox.find("opportunities")[0]
+    view = open_modal(slack, f"call {opp['number']}", updates=1)
+    assert _input(view, Block.CALL_RECORD)["element"]["initial_option"]["value"] == (
+        f"opportunity:{opp['id']}"
+    )
