@@ -17,6 +17,7 @@ _HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b
 
 
 SLACK_API_URL = "https://slack.com/api/"
+SLACK_DOMAIN = "slack.com"
 
 
 class SlackFileError(Exception):
@@ -34,13 +35,12 @@ def is_slack_file_url(url: str, api_url: str = SLACK_API_URL) -> bool:
     # A local Slack (tests, sandboxes) serves its files from its own origin.
     if (target.scheme, target.host, target.port) == (api.scheme, api.host, api.port):
         return True
-    # Slack proper: files.slack.com beside slack.com/api, always over https on the default port.
-    return (
-        target.scheme == "https"
-        and target.port is None
-        and bool(api.host)
-        and (target.host == api.host or target.host.endswith("." + api.host))
-    )
+    if target.scheme != "https" or target.port is not None:
+        return False
+    # Slack's file hosts (files.slack.com) even when SLACK_API_URL names a proxy, and the
+    # subdomains of the API's own domain (a Slack with another domain, e.g. GovSlack).
+    domains = {SLACK_DOMAIN, api.host} - {""}
+    return any(target.host == d or target.host.endswith("." + d) for d in domains)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,9 @@ def test_slack_file_hosts_and_a_local_slack_are_allowed():
     assert is_slack_file_url("https://files.slack.com/files-pri/T1-F1/download/a.jpg")
     assert is_slack_file_url("http://127.0.0.1:5000/files-pri/a.jpg", "http://127.0.0.1:5000/api/")
     assert not is_slack_file_url("http://127.0.0.1:5001/a.jpg", "http://127.0.0.1:5000/api/")
+    # Behind a proxy for the Web API, files still come from Slack's own host.
+    assert is_slack_file_url("https://files.slack.com/a.jpg", "https://proxy.example/api/")
+    assert not is_slack_file_url("https://other.example/a.jpg", "https://proxy.example/api/")
 
 
 def test_a_download_link_on_another_host_gets_no_request_and_no_token(files_url):
