@@ -6,7 +6,7 @@ import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -14,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from bot.crontab import crontab_day_of_week, crontab_trigger  # noqa: F401 - re-exported
+from bot.store import iso, kv_get, kv_set
 from jobs import common
 
 if TYPE_CHECKING:
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MISFIRE_GRACE_MINUTES = (
-    30  # a run missed by a restart still happens if the process is back within this
-)
+# A run missed by a restart (or a busy process) still happens if the process is back within this.
+# APScheduler's misfire grace covers a running scheduler only (its in-memory job store forgets
+# everything on exit), so a restart's catch-up is done here from each job's last run in `kv`.
+MISFIRE_GRACE_MINUTES = 30
 JOB_IDS = ("overdue-invoices", "form-sla")
 
 
@@ -109,18 +111,51 @@ def run_job(deps: Deps, job_id: str, now: datetime | None = None, **kwargs: obje
     return module.run(deps, now or datetime.now(UTC), **kwargs)
 
 
+def _last_run_key(job_id: str) -> str:
+    return f"job-last-run:{job_id}"
+
+
+def last_run(deps: Deps, job_id: str) -> datetime | None:
+    """When a scheduled run of the job last started and ran to its end (any process)."""
+    raw = kv_get(deps.store.db, _last_run_key(job_id))
+    return datetime.fromisoformat(raw) if raw else None
+
+
+def missed_fire_time(
+    trigger: CronTrigger,
+    last: datetime | None,
+    now: datetime,
+    grace: timedelta = timedelta(minutes=MISFIRE_GRACE_MINUTES),
+) -> datetime | None:
+    """The latest fire time within `grace` before `now` that no run has covered, if any."""
+    latest = None
+    fire = trigger.get_next_fire_time(None, now - grace)
+    while fire is not None and fire <= now:
+        latest = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    if latest is None or (last is not None and last >= latest):
+        return None
+    return latest
+
+
 def _scheduled(deps: Deps, job_id: str) -> None:
     # What APScheduler calls: a failing run is logged and the next tick tries again; the other job
     # runs in its own thread and is untouched.
+    started = datetime.now(UTC)
     try:
-        run_job(deps, job_id, datetime.now(UTC), out=log.info)
+        result = run_job(deps, job_id, started, out=log.info)
     except Exception:
         log.exception("scheduled job %s failed", job_id)
+        return
+    if result.ran:
+        # Written once the run is over: a process killed mid-run catches the run up on restart.
+        kv_set(deps.store.db, _last_run_key(job_id), iso(started))
 
 
-def build_scheduler(deps: Deps) -> BackgroundScheduler:
+def build_scheduler(deps: Deps, now: datetime | None = None) -> BackgroundScheduler:
     """A scheduler with every job whose channel is set (not started); off jobs are logged."""
     settings = deps.settings
+    now = now or datetime.now(UTC)
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         job_defaults={
@@ -147,6 +182,15 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
                 "job %s is off: cannot schedule %r", spec.id, getattr(settings, spec.cron_setting)
             )
             continue
+        extra = {}
+        missed = missed_fire_time(trigger, last_run(deps, spec.id), now)
+        if missed is not None:
+            log.info(
+                "job %s: the run of %s was missed while the bot was down; running it now",
+                spec.id,
+                missed.astimezone(settings.timezone).strftime("%a %H:%M"),
+            )
+            extra["next_run_time"] = now
         scheduler.add_job(
             _scheduled,
             trigger=trigger,
@@ -154,6 +198,7 @@ def build_scheduler(deps: Deps) -> BackgroundScheduler:
             id=spec.id,
             name=spec.title,
             replace_existing=True,
+            **extra,
         )
         log.info(
             "job %s on: %s (%s) -> %s",

@@ -160,3 +160,36 @@ def test_an_unschedulable_crontab_turns_only_its_job_off(tmp_path: Path) -> None
     infos = {i.id: i for i in scheduler.job_infos(s)}
     assert not infos["overdue-invoices"].on and infos["overdue-invoices"].error
     assert infos["form-sla"].on
+
+
+def test_a_run_missed_by_a_restart_is_caught_up_within_the_grace() -> None:
+    trigger = scheduler.crontab_trigger("0 8 * * 1-5", CHICAGO)
+    monday_8 = datetime(2026, 11, 23, 8, 0, tzinfo=CHICAGO)
+    at = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
+    assert scheduler.missed_fire_time(trigger, None, at) == monday_8
+    assert scheduler.missed_fire_time(trigger, monday_8.replace(second=3), at) is None  # it ran
+    assert scheduler.missed_fire_time(trigger, None, at.replace(minute=45)) is None  # too late
+    sunday = datetime(2026, 11, 22, 8, 10, tzinfo=CHICAGO)
+    assert scheduler.missed_fire_time(trigger, None, sunday) is None  # nothing was due
+
+
+def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_path: Path) -> None:
+    from jobs.common import RunResult
+
+    s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
+    deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
+    restart = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
+    [job] = scheduler.build_scheduler(deps, now=restart).get_jobs()
+    assert job.next_run_time == restart
+
+    # The caught-up run completes and is remembered; the next restart does not repeat it.
+    ran = RunResult(job="overdue-invoices")
+    original = scheduler.run_job
+    scheduler.run_job = lambda *a, **k: ran  # type: ignore[assignment]
+    try:
+        with freeze_time(restart):
+            scheduler._scheduled(deps, "overdue-invoices")  # noqa: SLF001
+    finally:
+        scheduler.run_job = original  # type: ignore[assignment]
+    [job] = scheduler.build_scheduler(deps, now=restart.replace(minute=20)).get_jobs()
+    assert getattr(job, "next_run_time", None) != restart.replace(minute=20)
