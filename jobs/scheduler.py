@@ -138,6 +138,17 @@ def missed_fire_time(
     return latest
 
 
+def _after_lease(deps: Deps, job_id: str, now: datetime) -> datetime:
+    """Now, or just after a lease still held (a process killed mid-run leaves one until expiry)."""
+    row = deps.store.db.execute(
+        "select expires_at from job_leases where job = ?", [job_id]
+    ).fetchone()
+    if row is None:
+        return now
+    expires = datetime.fromisoformat(row[0])
+    return max(now, expires + timedelta(seconds=30))
+
+
 def _scheduled(deps: Deps, job_id: str) -> None:
     # What APScheduler calls: a failing run is logged and the next tick tries again; the other job
     # runs in its own thread and is untouched.
@@ -190,7 +201,7 @@ def build_scheduler(deps: Deps, now: datetime | None = None) -> BackgroundSchedu
                 spec.id,
                 missed.astimezone(settings.timezone).strftime("%a %H:%M"),
             )
-            extra["next_run_time"] = now
+            extra["next_run_time"] = _after_lease(deps, spec.id, now)
         scheduler.add_job(
             _scheduled,
             trigger=trigger,

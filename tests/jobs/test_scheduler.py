@@ -193,3 +193,18 @@ def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_pat
         scheduler.run_job = original  # type: ignore[assignment]
     [job] = scheduler.build_scheduler(deps, now=restart.replace(minute=20)).get_jobs()
     assert getattr(job, "next_run_time", None) != restart.replace(minute=20)
+
+
+def test_a_catch_up_waits_for_the_lease_a_killed_process_left(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from jobs import common
+
+    s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
+    store = Store(tmp_path / "bot.db")
+    deps = Deps(settings=s, store=store, coperniq=None, slack=None)  # type: ignore[arg-type]
+    killed = datetime(2026, 11, 23, 8, 2, tzinfo=CHICAGO)
+    assert common.acquire_lease(store.db, "overdue-invoices", clock=lambda: killed)
+    restart = datetime(2026, 11, 23, 8, 5, tzinfo=CHICAGO)
+    [job] = scheduler.build_scheduler(deps, now=restart).get_jobs()
+    assert job.next_run_time == killed + common.LEASE_TTL + timedelta(seconds=30)
