@@ -23,7 +23,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -485,10 +485,10 @@ def _collect(
             forms_by_project[pid] = hit[2]  # usable even when stale; refreshed below if room
             if now - hit[1] >= forms_ttl:
                 stale.append((p, level, hit[1]))
-    # A stale list is never the basis of a new announcement: otherwise a form completed hours
-    # ago is announced as still holding its project up. An escalation (rare) re-reads its list
-    # at once; reminders come first among the per-run refreshes, and a reminder whose list is
-    # not re-read this run waits for a later run (withheld, neither announced nor resolved).
+    # A stale list is never the basis of an announcement: otherwise a form completed hours ago is
+    # announced as still holding its project up. An escalation (rare) re-reads its list at once;
+    # reminders come first among the per-run refreshes; a project whose stale list is not re-read
+    # this run waits for a later run (withheld: neither announced nor resolved).
     open_by_project: dict[int, list[common.AlertRow]] = {}
     for r in rows.values():
         if r.open:
@@ -510,7 +510,7 @@ def _collect(
     )
     refresh = [(p, level) for p, level, _ in stale[: max(0, refresh_per_run)]]
     todo = must + escalate + refresh
-    withheld = {pid for pid, why in again.items() if why is not None}
+    withheld = set(again)
 
     log.info(
         "%s: %d project(s) listed, %d at or past yellow; %d form list(s) to read, %d stale to "
@@ -547,12 +547,14 @@ def _collect(
                 unreadable.append(p)
             continue
         forms_by_project[pid] = forms
-        withheld.discard(pid)  # re-read now: its reminders and escalations may go out
+        withheld.discard(pid)  # re-read now: its alerts may go out
         db["form_cache"].upsert(
             {
                 "project_id": pid,
                 "phase_key": phase_key(p),
-                "fetched_at": iso(now),
+                # Real time when --now runs ahead: a dry run "next month" must not make this list
+                # look fresh to the real runs until then.
+                "fetched_at": iso(min(now, datetime.now(UTC))),
                 "forms": json.dumps(forms, sort_keys=True, default=str),
             },
             pk="project_id",

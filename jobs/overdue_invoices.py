@@ -378,6 +378,9 @@ def sync_invoices(
     """Bring the local copy up to date within the background budget; say what could not be done."""
     # Real time, not the run's `now` (which --now may fix): it bounds the next watermark.
     started = clock()
+    # Bookkeeping never runs ahead of real time: a `--now` next month (even a dry run) must not
+    # put off the real runs' weekly full resync until then.
+    stamp = min(now, started)
     watermark = _sync_get(db, "invoices.watermark")
     last_full = _sync_get(db, "invoices.full_sync_at")
     local_count = db["invoices"].count
@@ -446,13 +449,13 @@ def sync_invoices(
     if outcome.complete:
         if mode == "full":
             _drop_deleted(db, background, seen, now)
-            _sync_set(db, "invoices.full_sync_at", iso(now), now)
+            _sync_set(db, "invoices.full_sync_at", iso(stamp), now)
         if newest is not None:
             # An invoice updated during the sync, on a page already read, carries an updatedAt
             # after the sync started but possibly before the newest one seen (a long sync):
             # the next sync starts from the earlier of the two, less SYNC_OVERLAP.
             _sync_set(db, "invoices.watermark", iso(min(newest, started)), now)
-        _sync_set(db, "invoices.last_sync_at", iso(now), now)
+        _sync_set(db, "invoices.last_sync_at", iso(stamp), now)
     return outcome
 
 

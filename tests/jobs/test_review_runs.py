@@ -164,3 +164,25 @@ def test_a_reminder_is_never_sent_from_a_stale_form_list(env: Env) -> None:
     later = form_sla.run(env.deps, now() + timedelta(hours=26), poster=env.poster)
     assert later.resolved >= 1
     assert common.load_alerts(env.deps.store.db, form_sla.JOB_ID)[key].resolved_at is not None
+
+
+def test_a_dry_run_dated_next_month_does_not_freeze_the_form_cache(env: Env) -> None:
+    from jobs import form_sla
+    from tests.jobs.conftest import SLA_CHANNEL, stuck_project
+
+    _, [form] = stuck_project(env.sb, days=30)
+    form_sla.run(env.deps, now() + timedelta(days=30), dry_run=True, out=lambda _t: None)
+    env.sb.complete_form(form["id"])
+    # Six hours later (real time) the list the dry run read is stale: not the basis of an alert.
+    form_sla.run(env.deps, now() + form_sla.FORMS_TTL, poster=env.poster)
+    assert not any(form["name"] in str(p["blocks"]) for p in posts(env.fs, SLA_CHANNEL))
+
+
+def test_a_dry_run_dated_next_month_does_not_put_off_the_weekly_full_resync(env: Env) -> None:
+    from tests.jobs.conftest import requests_to
+
+    overdue_invoices.run(env.deps, now() + timedelta(days=30), dry_run=True, out=lambda _t: None)
+    before = len(requests_to(env.sb, "*/invoices"))
+    overdue_invoices.run(env.deps, now() + overdue_invoices.FULL_RESYNC, poster=env.poster)
+    listed = requests_to(env.sb, "*/invoices")[before:]
+    assert listed and all("updated_after" not in r.query for r in listed)  # a full listing
