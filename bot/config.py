@@ -79,6 +79,7 @@ class Settings:
     port: int = 3000
     invoice_realert_days: int = 7
     sla_realert_hours: int = 24
+    request_trades: tuple[str, ...] = ()
 
     def require(self, *names: str) -> None:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
@@ -114,6 +115,7 @@ ENV_NAMES: dict[str, str] = {
     "port": "PORT",
     "invoice_realert_days": "INVOICE_REALERT_DAYS",
     "sla_realert_hours": "SLA_REALERT_HOURS",
+    "request_trades": "REQUEST_TRADES",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -136,6 +138,7 @@ DESCRIPTIONS: dict[str, str] = {
     "port": "a TCP port number from 1 to 65535",
     "invoice_realert_days": "whole days before a still-overdue invoice is listed again (0: never)",
     "sla_realert_hours": "whole hours before a form still past SLA is announced again (0: never)",
+    "request_trades": "comma-separated trade names such as 'Solar, HVAC, Electrical' (at most 100)",
 }
 
 
@@ -237,6 +240,13 @@ def load_settings(
                 bad(name)
             else:
                 out[name] = int(value)
+    if (value := get("request_trades")) is not None:
+        trades = tuple(dict.fromkeys(t.strip() for t in value.split(",") if t.strip()))
+        # A Slack multi-select holds at most 100 options of at most 75 characters.
+        if not trades or len(trades) > 100 or any(len(t) > 75 for t in trades):
+            bad("request_trades")
+        else:
+            out["request_trades"] = trades
     if (value := get("port")) is not None:
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             bad("port")

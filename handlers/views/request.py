@@ -107,7 +107,8 @@ def open_request_modal(
     meta = {"c": channel, "u": user}
     db = context["store"].db
     now = utcnow()
-    trades = cached_trades(db, now)
+    # An operator's REQUEST_TRADES list wins over Coperniq's and costs no call.
+    trades = list(context["settings"].request_trades) or cached_trades(db, now)
     if trades:
         open_view(client, trigger_id, build_request_modal(meta, trades), channel=channel, user=user)
         return

@@ -249,3 +249,17 @@ def test_the_same_request_a_day_later_is_a_new_one(slack):
     assert "already created" not in str(submit(slack, view2, GOOD)["view"]["blocks"])
     slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2)
     assert len(writes(slack, "POST", "/opportunities")) == 2
+
+
+def test_configured_trades_are_offered_without_asking_coperniq(
+    fake_slack, coperniq_sandbox, tmp_path
+):
+    from tests.slack.harness import running_harness
+
+    trades = ("Solar", "Heat Pumps", "Generators")
+    with running_harness(fake_slack, coperniq_sandbox, tmp_path, request_trades=trades) as slack:
+        view = open_modal(slack, "request")  # opens complete: no loading state, no update
+        block = next(b for b in view["blocks"] if b.get("block_id") == Block.REQUEST_TRADES)
+        assert [o["value"] for o in block["element"]["options"]] == list(trades)
+        assert slack.fake_slack.calls_to("views.update") == []
+        assert [r.path for r in slack.sandbox.requests if r.path == "/properties"] == []
