@@ -122,7 +122,9 @@ def test_realert_intervals_are_whole_numbers() -> None:
 
 
 def test_request_trades_are_a_clean_comma_separated_list() -> None:
-    s = load_settings({"REQUEST_TRADES": " Solar, HVAC ,,Solar, Battery Storage "}, dotenv_path=None)
+    s = load_settings(
+        {"REQUEST_TRADES": " Solar, HVAC ,,Solar, Battery Storage "}, dotenv_path=None
+    )
     assert s.request_trades == ("Solar", "HVAC", "Battery Storage")
     assert load_settings({}, dotenv_path=None).request_trades == ()
     with pytest.raises(ConfigError):
