@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from bot.blocks.common import (
+    MIN_SEARCH_CHARS,
     context,
     escape,
     external_select,
@@ -189,7 +190,7 @@ def build_call_modal(
             external_select(
                 Action.CALL_RECORD,
                 initial=record_option,
-                min_query_length=1,
+                min_query_length=MIN_SEARCH_CHARS,
                 placeholder="Type a name, number or address",
             ),
         ),

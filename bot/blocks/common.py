@@ -143,6 +143,11 @@ def static_select(
     return el
 
 
+# Every suggestion load costs Coperniq searches from the shared daily budget, and one character
+# matches too much to be worth them: Slack asks only from this many characters, and so do we.
+MIN_SEARCH_CHARS = 2
+
+
 def external_select(
     action_id: str,
     *,

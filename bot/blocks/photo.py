@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.blocks.common import (
+    MIN_SEARCH_CHARS,
     VERSION_SEP,
     context,
     escape,
@@ -130,7 +131,7 @@ def build_photo_modal(
             external_select(
                 Action.PHOTO_PROJECT,
                 initial=project_option,
-                min_query_length=1,
+                min_query_length=MIN_SEARCH_CHARS,
                 placeholder="Type a project name, number or address",
             ),
             dispatch=True,

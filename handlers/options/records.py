@@ -10,6 +10,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from bot.blocks.call import RECORD_PATHS, RECORD_TYPES, record_option, record_options
+from bot.blocks.common import MIN_SEARCH_CHARS
 from bot.coperniq.errors import CoperniqError
 from handlers.views.common import interactive
 
@@ -59,7 +60,7 @@ def search_records(
 def any_record(ack: Any, body: dict[str, Any], context: Any) -> None:
     """Projects, requests and clients matching what was typed, grouped by type."""
     query = _query(body)
-    if not query:
+    if len(query) < MIN_SEARCH_CHARS:
         ack(options=[])
         return
     groups = search_records(interactive(context), query, RECORD_TYPES, PER_TYPE)
@@ -68,7 +69,7 @@ def any_record(ack: Any, body: dict[str, Any], context: Any) -> None:
 
 def _single(ack: Any, body: dict[str, Any], context: Any, record_type: str) -> None:
     query = _query(body)
-    if not query:
+    if len(query) < MIN_SEARCH_CHARS:
         ack(options=[])
         return
     found = search_records(interactive(context), query, (record_type,), SINGLE_TYPE)

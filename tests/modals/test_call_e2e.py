@@ -216,3 +216,13 @@ def test_a_request_number_in_the_command_prefills_that_request(slack):
     assert _input(view, Block.CALL_RECORD)["element"]["initial_option"]["value"] == (
         f"opportunity:{opp['id']}"
     )
+
+
+def test_a_one_character_search_costs_no_coperniq_call(slack):
+    view = open_modal(slack, "call")
+    before = len(slack.sandbox.requests)
+    reply = slack.block_suggestion(
+        Action.CALL_RECORD, "1", block_id=Block.CALL_RECORD, view_id=view["id"]
+    )
+    assert reply.json() == {"options": []}
+    assert len(slack.sandbox.requests) == before
