@@ -186,3 +186,14 @@ def test_a_dry_run_dated_next_month_does_not_put_off_the_weekly_full_resync(env:
     overdue_invoices.run(env.deps, now() + overdue_invoices.FULL_RESYNC, poster=env.poster)
     listed = requests_to(env.sb, "*/invoices")[before:]
     assert listed and all("updated_after" not in r.query for r in listed)  # a full listing
+
+
+def test_a_run_dated_two_months_ahead_keeps_the_messages_it_may_still_update(env: Env) -> None:
+    from jobs import form_sla
+    from tests.jobs.conftest import stuck_project
+
+    _, [form] = stuck_project(env.sb, days=30)
+    form_sla.run(env.deps, now(), poster=env.poster)
+    row = common.load_alerts(env.deps.store.db, form_sla.JOB_ID)[f"form:{form['id']}"]
+    form_sla.run(env.deps, now() + timedelta(days=60), poster=env.poster, realert=None)
+    assert common.load_model(env.deps.store.db, row.channel, row.message_ts) is not None
