@@ -288,8 +288,15 @@ def load_model(db: Database, channel: str, ts: str) -> dict[str, Any] | None:
 
 
 def prune_models(db: Database, older_than: datetime) -> None:
-    """Forget message models too old to update (their items long resolved or re-announced)."""
-    db.execute("delete from kv where key like 'alertmsg:%' and updated_at < ?", [iso(older_than)])
+    """Forget old message models, except those of messages still showing an open alert."""
+    # With re-alerts off (0) an item stays open in its first message for months; its model must
+    # survive so the message can still be updated when the item resolves.
+    db.execute(
+        "delete from kv where key like 'alertmsg:%' and updated_at < ? and key not in "
+        "(select 'alertmsg:' || channel || ':' || message_ts from alerts "
+        "where resolved_at is null and message_ts is not null)",
+        [iso(older_than)],
+    )
 
 
 def item_state(model: Mapping[str, Any], key: str) -> str | None:

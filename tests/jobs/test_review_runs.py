@@ -197,3 +197,22 @@ def test_a_run_dated_two_months_ahead_keeps_the_messages_it_may_still_update(env
     row = common.load_alerts(env.deps.store.db, form_sla.JOB_ID)[f"form:{form['id']}"]
     form_sla.run(env.deps, now() + timedelta(days=60), poster=env.poster, realert=None)
     assert common.load_model(env.deps.store.db, row.channel, row.message_ts) is not None
+
+
+def test_a_message_still_showing_an_open_alert_stays_updatable_past_the_model_keep(
+    env: Env,
+) -> None:
+    from jobs import form_sla, runner
+    from tests.jobs.conftest import stuck_project
+
+    _, [form] = stuck_project(env.sb, days=30)
+    form_sla.run(env.deps, now(), poster=env.poster, realert=None)
+    db = env.deps.store.db
+    row = common.load_alerts(db, form_sla.JOB_ID)[f"form:{form['id']}"]
+    long_ago = iso(now() - runner.MODEL_KEEP - timedelta(days=1))
+    db.execute("update kv set updated_at = ? where key like 'alertmsg:%'", [long_ago])
+    form_sla.run(env.deps, now(), poster=env.poster, realert=None)  # prunes old models
+    env.sb.complete_form(form["id"])
+    done = form_sla.run(env.deps, now() + form_sla.FORMS_TTL, poster=env.poster, realert=None)
+    assert done.resolved >= 1 and done.updated >= 1
+    assert env.fs.calls_to("chat.update")[-1]["ts"] == row.message_ts
