@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
 
+from bot.coperniq.errors import CoperniqError
 from bot.store import iso, utcnow
+
+log = logging.getLogger(__name__)
 
 PENDING, DONE, UNKNOWN, FAILED = "pending", "done", "unknown", "failed"
 
@@ -155,3 +160,43 @@ def state_of(db: Database, key: str) -> str | None:
     """The stored state of a fingerprint, or None."""
     row = _row(db, key)
     return row["state"] if row else None
+
+
+def write_once(
+    db: Database,
+    key: str,
+    claim: Claim,
+    *,
+    lookup: Callable[[], dict[str, Any] | None],
+    create: Callable[[], dict[str, Any]],
+    on_failure: Callable[[CoperniqError | None], None],
+    what: str,
+    require_id: bool = True,
+) -> tuple[dict[str, Any], str] | None:
+    """Create once: after an unknown outcome look the record up first; mark the row on failure.
+
+    Returns (record, outcome) or None after `on_failure` was told (None: not a Coperniq error).
+    The caller finishes the submission and audits on success.
+    """
+    outcome = "created"
+    try:
+        record = None
+        if claim.verdict == "retry_unknown":
+            record = lookup()
+            outcome = "found_after_unknown_outcome" if record else "created_after_lookup"
+        if record is None:
+            record = create()
+        if not isinstance(record, dict) or (require_id and not record.get("id")):
+            raise ValueError(f"Coperniq's answer to {what} is not a record with an id")
+    except CoperniqError as exc:
+        mark(db, key, UNKNOWN if exc.outcome_unknown else FAILED, detail={"error": repr(exc)})
+        log.warning("%s failed: %r", what, exc)
+        on_failure(exc)
+        return None
+    except Exception:
+        # An answer we cannot read, or a bug: it may have been written. Keep what was typed.
+        log.exception("%s failed unexpectedly", what)
+        mark(db, key, UNKNOWN)
+        on_failure(None)
+        return None
+    return record, outcome

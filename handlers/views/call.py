@@ -224,27 +224,21 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         return
     ack(response_action="update", view=call_saving_modal(meta))
     coperniq = interactive(context)
-    outcome = "created"
-    try:
-        call = None
-        if claim.verdict == "retry_unknown":
-            call = find_logged(coperniq, record_type, record_id, payload)
-            outcome = "found_after_unknown_outcome" if call else "created_after_lookup"
-        if call is None:
-            call = coperniq.calls.create(record_type, record_id, payload)
-        call_id = call.get("id")
-    except CoperniqError as exc:
-        state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
-        submissions.mark(db, key, state, detail={"error": repr(exc)})
-        log.warning("Logging a call failed: %r", exc)
-        _show_failure(client, view, meta, data, exc, user)
+    written = submissions.write_once(
+        db,
+        key,
+        claim,
+        lookup=lambda: find_logged(coperniq, record_type, record_id, payload),
+        create=lambda: coperniq.calls.create(record_type, record_id, payload),
+        on_failure=lambda exc: _show_failure(client, view, meta, data, exc, user),
+        what="Logging a call",
+        # The call is on the record either way; its own id is only kept for the audit log.
+        require_id=False,
+    )
+    if written is None:
         return
-    except Exception:
-        # An answer we cannot read, or a bug: it may have been written. Keep what was typed.
-        log.exception("Logging a call failed unexpectedly")
-        submissions.mark(db, key, submissions.UNKNOWN)
-        _show_failure(client, view, meta, data, None, user)
-        return
+    call, outcome = written
+    call_id = call.get("id")
     submissions.finish(db, key, record_type="call", record_id=call_id)
     audit(
         db,

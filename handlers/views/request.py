@@ -173,27 +173,19 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         return
     ack(response_action="update", view=request_saving_modal(meta))
     coperniq = interactive(context)
-    outcome = "created"
-    try:
-        record = None
-        if claim.verdict == "retry_unknown":
-            record = find_created(coperniq, data, claim.first_at)
-            outcome = "found_after_unknown_outcome" if record else "created_after_lookup"
-        if record is None:
-            record = coperniq.opportunities.create(opportunity_body(data))
-        record_id = record["id"]
-    except CoperniqError as exc:
-        state = submissions.UNKNOWN if exc.outcome_unknown else submissions.FAILED
-        submissions.mark(db, key, state, detail={"error": repr(exc)})
-        log.warning("Creating a request failed: %r", exc)
-        _show_failure(client, view, meta, data, exc, user)
+    written = submissions.write_once(
+        db,
+        key,
+        claim,
+        lookup=lambda: find_created(coperniq, data, claim.first_at),
+        create=lambda: coperniq.opportunities.create(opportunity_body(data)),
+        on_failure=lambda exc: _show_failure(client, view, meta, data, exc, user),
+        what="Creating a request",
+    )
+    if written is None:
         return
-    except Exception:
-        # An answer we cannot read, or a bug: it may have been written. Keep what was typed.
-        log.exception("Creating a request failed unexpectedly")
-        submissions.mark(db, key, submissions.UNKNOWN)
-        _show_failure(client, view, meta, data, None, user)
-        return
+    record, outcome = written
+    record_id = record["id"]
     submissions.finish(
         db,
         key,
