@@ -46,9 +46,13 @@ def check_coperniq(settings: Settings) -> tuple[bool, str]:
 
     if not settings.coperniq_api_key:
         return False, "COPERNIQ_API_KEY is not set"
+    from bot.store import Store
+
+    # The bot's own ledger: the call is counted, and "left today" includes serve's and the jobs'.
     client = CoperniqClient(
         api_key=settings.coperniq_api_key,
         base_url=settings.coperniq_base_url,
+        store=Store(settings.db_path),
         daily_budget=settings.coperniq_daily_budget,
     )
     try:

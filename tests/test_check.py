@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import SANDBOX_KEY
@@ -44,6 +45,11 @@ def test_check_passes_against_slack_and_coperniq(coperniq_sandbox, fake_slack, t
     # One cheap Coperniq call, not a listing.
     assert [(r.method, r.path) for r in coperniq_sandbox.requests] == [("GET", "/projects")]
     assert coperniq_sandbox.requests[0].query.get("page_size") in ("1", ["1"])
+    # Counted in the bot's ledger like any other call.
+    from bot.store import Store, api_calls_since
+
+    since = datetime.now(UTC) - timedelta(hours=1)
+    assert api_calls_since(Store(tmp_path / "bot.db").db, since) == 1
 
 
 def test_a_wrong_key_is_a_clear_authentication_failure(coperniq_sandbox, fake_slack, tmp_path):
