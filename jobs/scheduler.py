@@ -121,19 +121,30 @@ def last_run(deps: Deps, job_id: str) -> datetime | None:
     return datetime.fromisoformat(raw) if raw else None
 
 
+def record_last_run(deps: Deps, job_id: str, started: datetime) -> None:
+    """Remember that a scheduled run that started at `started` ran to its end."""
+    kv_set(deps.store.db, _last_run_key(job_id), iso(started))
+
+
 def missed_fire_time(
     trigger: CronTrigger,
     last: datetime | None,
     now: datetime,
     grace: timedelta = timedelta(minutes=MISFIRE_GRACE_MINUTES),
 ) -> datetime | None:
-    """The latest fire time within `grace` before `now` that no run has covered, if any."""
+    """The latest fire time within `grace` before `now` that no run has covered, if any.
+
+    A job with no recorded run has missed nothing: a brand-new install (or a job just switched on)
+    starts with the schedule, not with a catch-up of a tick from before it existed.
+    """
+    if last is None:
+        return None
     latest = None
     fire = trigger.get_next_fire_time(None, now - grace)
     while fire is not None and fire <= now:
         latest = fire
         fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-    if latest is None or (last is not None and last >= latest):
+    if latest is None or last >= latest:
         return None
     return latest
 
@@ -160,7 +171,7 @@ def _scheduled(deps: Deps, job_id: str) -> None:
         return
     if result.ran:
         # Written once the run is over: a process killed mid-run catches the run up on restart.
-        kv_set(deps.store.db, _last_run_key(job_id), iso(started))
+        record_last_run(deps, job_id, started)
 
 
 def build_scheduler(deps: Deps, now: datetime | None = None) -> BackgroundScheduler:

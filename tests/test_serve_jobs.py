@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.slack.harness import SIGNING_SECRET
@@ -56,6 +57,9 @@ def test_serve_schedules_the_jobs_and_no_jobs_leaves_them_out(
         "COPERNIQ_BASE_URL": coperniq_sandbox.base_url,
         "BOT_DB_PATH": str(tmp_path / "bot.db"),
         "SLA_ALERT_CHANNEL": "C0SLAALERTS",
+        # A real process runs on the real clock: tick half an hour from now, so no tick (and no
+        # Coperniq call) can fall inside the few seconds this test runs, at any hour or weekday.
+        "SLA_ALERT_CRON": f"{(datetime.now(UTC).minute + 30) % 60} * * * *",
         "PYTHONPATH": str(REPO),
     }
     with_jobs = _serve_log([], env, tmp_path)

@@ -165,12 +165,24 @@ def test_an_unschedulable_crontab_turns_only_its_job_off(tmp_path: Path) -> None
 def test_a_run_missed_by_a_restart_is_caught_up_within_the_grace() -> None:
     trigger = scheduler.crontab_trigger("0 8 * * 1-5", CHICAGO)
     monday_8 = datetime(2026, 11, 23, 8, 0, tzinfo=CHICAGO)
+    friday_8 = datetime(2026, 11, 20, 8, 0, 2, tzinfo=CHICAGO)  # the last run before the restart
     at = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
-    assert scheduler.missed_fire_time(trigger, None, at) == monday_8
+    assert scheduler.missed_fire_time(trigger, friday_8, at) == monday_8
     assert scheduler.missed_fire_time(trigger, monday_8.replace(second=3), at) is None  # it ran
-    assert scheduler.missed_fire_time(trigger, None, at.replace(minute=45)) is None  # too late
+    assert scheduler.missed_fire_time(trigger, friday_8, at.replace(minute=45)) is None  # too late
     sunday = datetime(2026, 11, 22, 8, 10, tzinfo=CHICAGO)
-    assert scheduler.missed_fire_time(trigger, None, sunday) is None  # nothing was due
+    assert scheduler.missed_fire_time(trigger, friday_8, sunday) is None  # nothing was due
+
+
+def test_a_new_install_has_missed_nothing(tmp_path: Path) -> None:
+    # Started ten minutes after a tick with no run ever recorded: the schedule starts, no catch-up.
+    trigger = scheduler.crontab_trigger("0 8-17 * * 1-5", CHICAGO)
+    at = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
+    assert scheduler.missed_fire_time(trigger, None, at) is None
+    s = settings(sla_alert_channel="C0SLA0000", timezone=CHICAGO)
+    deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
+    [job] = scheduler.build_scheduler(deps, now=at).get_jobs()
+    assert not hasattr(job, "next_run_time") or job.next_run_time != at
 
 
 def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_path: Path) -> None:
@@ -178,6 +190,7 @@ def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_pat
 
     s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
     deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
+    scheduler.record_last_run(deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC))
     restart = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
     [job] = scheduler.build_scheduler(deps, now=restart).get_jobs()
     assert job.next_run_time == restart
@@ -203,6 +216,7 @@ def test_a_catch_up_waits_for_the_lease_a_killed_process_left(tmp_path: Path) ->
     s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
     store = Store(tmp_path / "bot.db")
     deps = Deps(settings=s, store=store, coperniq=None, slack=None)  # type: ignore[arg-type]
+    scheduler.record_last_run(deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC))
     killed = datetime(2026, 11, 23, 8, 2, tzinfo=CHICAGO)
     assert common.acquire_lease(store.db, "overdue-invoices", clock=lambda: killed)
     restart = datetime(2026, 11, 23, 8, 5, tzinfo=CHICAGO)
