@@ -128,3 +128,74 @@ def test_many_concurrent_requests_are_served() -> None:
         for t in threads:
             t.join(timeout=30)
     assert results == [200] * 40
+
+
+def test_apply_first_saves_the_write_then_answers_the_status(
+    checked: CoperniqSandbox, capi: httpx.Client
+) -> None:
+    checked.inject(path="/projects/*", method="PATCH", status=500, apply_first=True, times=1)
+    r = capi.patch("/projects/40001", json={"description": "saved, answer lost"})
+    assert r.status_code == 500 and r.json()["code"] == "INTERNAL_SERVER_ERROR"
+    assert checked.get("projects", 40001)["description"] == "saved, answer lost"
+    [rec] = checked.requests
+    assert (rec.status, rec.applied) == (500, 200)
+
+
+def test_apply_first_create_exists_once_after_the_500(
+    sb: CoperniqSandbox, api: httpx.Client
+) -> None:
+    before = len(sb.find("opportunities"))
+    sb.inject(path="/opportunities", method="POST", status=500, apply_first=True, times=1)
+    body = {"title": "Lost answer", "address": ["1 Main St"], "trades": ["HVAC"]}
+    assert api.post("/opportunities", json=body).status_code == 500
+    made = [o for o in sb.find("opportunities") if o["title"] == "Lost answer"]
+    assert len(made) == 1 and len(sb.find("opportunities")) == before + 1
+
+
+def test_apply_first_drop_saves_the_write_and_closes_without_an_answer(
+    sb: CoperniqSandbox,
+) -> None:
+    sb.inject(path="/projects/*", method="PATCH", drop=True, apply_first=True, times=1)
+    with client_for(sb) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.patch("/projects/40001", json={"description": "saved, then dropped"})
+        assert c.get("/projects/40001").json()["description"] == "saved, then dropped"
+    assert (sb.requests[0].status, sb.requests[0].applied) == (0, 200)
+
+
+def test_apply_first_timeout_holds_after_saving_then_drops(sb: CoperniqSandbox) -> None:
+    sb.inject(path="/projects/*", method="PATCH", timeout=0.3, apply_first=True, times=1)
+    with client_for(sb, timeout=5.0) as c, pytest.raises(httpx.RemoteProtocolError):
+        c.patch("/projects/40001", json={"description": "saved, then held"})
+    assert sb.get("projects", 40001)["description"] == "saved, then held"
+
+
+def test_apply_first_without_an_answer_to_give_is_refused(sb: CoperniqSandbox) -> None:
+    with pytest.raises(ValueError, match="apply_first"):
+        sb.inject(path="/projects", apply_first=True)
+
+
+def test_drop_without_apply_first_saves_nothing(sb: CoperniqSandbox) -> None:
+    sb.inject(path="/projects/*", method="PATCH", drop=True, times=1)
+    before = sb.get("projects", 40001)["description"]
+    with client_for(sb) as c, pytest.raises(httpx.RemoteProtocolError):
+        c.patch("/projects/40001", json={"description": "never stored"})
+    assert sb.get("projects", 40001)["description"] == before
+    assert (sb.requests[0].status, sb.requests[0].applied) == (0, None)
+
+
+def test_page_fault_only_hits_that_page(checked: CoperniqSandbox, capi: httpx.Client) -> None:
+    checked.inject(path="/projects", method="GET", status=500, page=2)
+    assert capi.get("/projects", params={"page": 1, "page_size": 10}).status_code == 200
+    assert capi.get("/projects", params={"page_size": 10}).status_code == 200  # page 1 implied
+    assert capi.get("/projects", params={"page": 2, "page_size": 10}).status_code == 500
+    assert capi.get("/projects", params={"page": 3, "page_size": 10}).status_code == 200
+    assert capi.get("/projects", params={"page": 2, "page_size": 10}).status_code == 500
+
+
+def test_page_one_fault_matches_a_listing_without_a_page_parameter(
+    sb: CoperniqSandbox, api: httpx.Client
+) -> None:
+    sb.inject(path="/invoices", status=503, page=1, times=1)
+    assert api.get("/invoices").status_code == 503
+    assert api.get("/invoices").status_code == 200

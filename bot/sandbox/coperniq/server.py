@@ -75,11 +75,15 @@ class RecordedRequest:
     headers: dict[str, str] = field(repr=False)
     body: Any
     status: int
+    # With an `apply_first` fault: the status the API gave before the fault replaced its answer.
+    applied: int | None = None
 
     def __repr__(self) -> str:
         # The key is a test key, but keep the habit: never print credentials.
+        applied = "" if self.applied is None else f" applied={self.applied}"
         return (
-            f"RecordedRequest({self.method} {self.path} query={self.query!r} status={self.status})"
+            f"RecordedRequest({self.method} {self.path} query={self.query!r} "
+            f"status={self.status}{applied})"
         )
 
 
@@ -313,14 +317,25 @@ class CoperniqSandbox:
         times: int | None = None,
         retry_after: float | None = None,
         body: Any = None,
+        drop: bool = False,
+        apply_first: bool = False,
+        page: int | None = None,
     ) -> Fault:
         """Inject a fault for requests whose path (relative to /v1) matches the glob.
 
         `timeout=True` holds the request DEFAULT_TIMEOUT_HOLD seconds (a number sets the hold) and
-        then drops the connection without answering; `times=None` applies until clear_faults().
+        then drops the connection without answering; `drop=True` drops it at once.
+        `apply_first=True` handles the request as usual first (a write is saved) and only then
+        answers `status` instead, or holds and drops the connection (`timeout` / `drop`).
+        `page=N` faults only requests for page N of a listing (no `page` parameter is page 1).
+        `times=None` applies until clear_faults().
         """
+        if apply_first and status is None and timeout is False and not drop:
+            raise ValueError("apply_first needs a status, a timeout or drop to answer with")
         hold = None
-        if timeout is not False and timeout is not None:
+        if drop:
+            hold = 0.0
+        elif timeout is not False and timeout is not None:
             hold = DEFAULT_TIMEOUT_HOLD if timeout is True else float(timeout)
         return self.faults.add(
             Fault(
@@ -332,6 +347,8 @@ class CoperniqSandbox:
                 times=times,
                 retry_after=retry_after,
                 body=body,
+                apply_first=apply_first,
+                page=page,
             )
         )
 
@@ -714,10 +731,11 @@ class CoperniqSandbox:
 
         if self._sleep(self.latency):
             return self._drop(h)
-        fault = self.faults.take(method, rel)
+        fault = self.faults.take(method, rel, query)
         if fault is not None:
             if self._sleep(fault.latency):
                 return self._drop(h)
+        if fault is not None and not fault.apply_first:
             if fault.timeout is not None:
                 self._record(
                     RecordedRequest(method, rel, recorded_query, headers, body_value, 0),
@@ -726,20 +744,7 @@ class CoperniqSandbox:
                 self._sleep(fault.timeout)
                 return self._drop(h)
             if fault.status is not None:
-                body = (
-                    fault.body
-                    if fault.body is not None
-                    else {
-                        "message": ERROR_MESSAGES.get(fault.status, "Injected fault"),
-                        "code": ERROR_CODES.get(fault.status, "ERROR"),
-                    }
-                )
-                resp = ApiResponse(fault.status, body)
-                if fault.retry_after is not None:
-                    ra = fault.retry_after
-                    resp.headers["Retry-After"] = (
-                        str(int(ra)) if float(ra).is_integer() else str(ra)
-                    )
+                resp = self._fault_response(fault)
                 # Injected answers are deliberate: the request is still checked, the answer is not.
                 self._record(
                     RecordedRequest(method, rel, recorded_query, headers, body_value, resp.status),
@@ -747,13 +752,17 @@ class CoperniqSandbox:
                 )
                 self._send(h, resp, rate=True)
                 return None
+        # apply_first: handled as usual below, then _finish answers with the fault instead.
+        after = fault if fault is not None and fault.apply_first else None
 
         key = headers.get("x-api-key")
         if not key or not hmac.compare_digest(key.encode(), self._api_key.encode()):
             resp = ApiResponse(
                 401, {"message": "Invalid or missing API key", "code": "UNAUTHORIZED"}
             )
-            self._finish(h, resp, method, rel, recorded_query, headers, body_value, check(resp))
+            self._finish(
+                h, resp, method, rel, recorded_query, headers, body_value, check(resp), after=after
+            )
             return None
         refused, remaining = self.budget.consume()
         if refused is not None:
@@ -772,6 +781,7 @@ class CoperniqSandbox:
                 body_value,
                 check(resp),
                 remaining=remaining,
+                after=after,
             )
             return None
         if bad_json:
@@ -793,6 +803,7 @@ class CoperniqSandbox:
                 body_value,
                 check(resp),
                 remaining=remaining,
+                after=after,
             )
             return None
         req = ApiRequest(
@@ -820,6 +831,7 @@ class CoperniqSandbox:
             body_value,
             check(resp),
             remaining=remaining,
+            after=after,
         )
         return None
 
@@ -834,9 +846,57 @@ class CoperniqSandbox:
         body: Any,
         errors: list[str],
         remaining: int | None = None,
+        after: Fault | None = None,
     ) -> None:
+        if after is not None:
+            self._answer_after(h, after, resp, method, rel, query, headers, body, errors)
+            return
         self._record(RecordedRequest(method, rel, query, headers, body, resp.status), errors)
         self._send(h, resp, rate=True, remaining=remaining)
+
+    def _answer_after(
+        self,
+        h: _Handler,
+        fault: Fault,
+        applied: ApiResponse,
+        method: str,
+        rel: str,
+        query: dict[str, Any],
+        headers: dict[str, str],
+        body: Any,
+        errors: list[str],
+    ) -> None:
+        """The request was handled (`applied`); answer the fault instead, or drop the connection."""
+        if fault.timeout is not None:
+            rec = RecordedRequest(method, rel, query, headers, body, 0, applied=applied.status)
+            self._record(rec, errors)
+            self._sleep(fault.timeout)
+            return self._drop(h)
+        resp = self._fault_response(fault)
+        rec = RecordedRequest(
+            method, rel, query, headers, body, resp.status, applied=applied.status
+        )
+        self._record(rec, errors)
+        self._send(h, resp, rate=True)
+        return None
+
+    @staticmethod
+    def _fault_response(fault: Fault) -> ApiResponse:
+        """The error answer an injected status gives (the API's error shape unless `body`)."""
+        assert fault.status is not None
+        body = (
+            fault.body
+            if fault.body is not None
+            else {
+                "message": ERROR_MESSAGES.get(fault.status, "Injected fault"),
+                "code": ERROR_CODES.get(fault.status, "ERROR"),
+            }
+        )
+        resp = ApiResponse(fault.status, body)
+        if fault.retry_after is not None:
+            ra = fault.retry_after
+            resp.headers["Retry-After"] = str(int(ra)) if float(ra).is_integer() else str(ra)
+        return resp
 
     def _drop(self, h: _Handler) -> None:
         h.close_connection = True
