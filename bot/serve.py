@@ -1,9 +1,9 @@
 """`coperniq-bot serve`: Socket Mode when SLACK_APP_TOKEN is set (and not --http), else HTTP.
 
 HTTP mode serves `POST /slack/events` (commands, interactivity, options, events) through Bolt's
-WSGI adapter and `GET /healthz`, on waitress: a thread pool and a deep listen backlog, unlike
-Bolt's single-threaded development server. SIGTERM/SIGINT stop the transport, the jobs, the
-listener pool and the store, in that order.
+WSGI adapter, behind bot.httpguard (size limit, signature, body shape), and `GET /healthz`, on
+waitress: a thread pool and a deep listen backlog, unlike Bolt's single-threaded development
+server. SIGTERM/SIGINT stop the transport, the jobs, the listener pool and the store, in that order.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from bot.config import load_settings
+from bot.config import Secret, load_settings
+from bot.httpguard import MAX_BODY_BYTES, SlackRequestGuard
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -37,11 +38,23 @@ SOCKET_MODE_CONCURRENCY = 32
 StartResponse = Callable[..., Any]
 
 
-def make_wsgi_app(app: App, *, started_at: float | None = None) -> Callable[..., Iterable[bytes]]:
-    """A WSGI app: /healthz answered here, everything else through Bolt's adapter."""
+def make_wsgi_app(
+    app: App,
+    *,
+    signing_secret: Secret | str | None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    now: Callable[[], float] = time.time,
+    started_at: float | None = None,
+) -> Callable[..., Iterable[bytes]]:
+    """A WSGI app: /healthz answered here, POST /slack/events guarded then Bolt's; else 404."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
-    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    secret = signing_secret.reveal() if isinstance(signing_secret, Secret) else signing_secret
+    if not secret:
+        raise ValueError("HTTP mode needs the signing secret")
+    guarded = SlackRequestGuard(
+        SlackRequestHandler(app, path=EVENTS_PATH), secret, max_body_bytes=max_body_bytes, now=now
+    )
     started = started_at if started_at is not None else time.monotonic()
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -61,7 +74,11 @@ def make_wsgi_app(app: App, *, started_at: float | None = None) -> Callable[...,
                 [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
             )
             return [body]
-        return bolt(environ, start_response)
+        if environ.get("PATH_INFO") == EVENTS_PATH:
+            return guarded(environ, start_response)
+        # Nothing else is served: answered without reading the body.
+        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+        return [b"Not Found"]
 
     return wsgi
 
@@ -69,7 +86,14 @@ def make_wsgi_app(app: App, *, started_at: float | None = None) -> Callable[...,
 class WsgiServer:
     """A waitress server that runs in a background thread and can be closed (tests, serve)."""
 
-    def __init__(self, wsgi_app: Callable[..., Any], host: str, port: int, threads: int) -> None:
+    def __init__(
+        self,
+        wsgi_app: Callable[..., Any],
+        host: str,
+        port: int,
+        threads: int,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
         from waitress import create_server
 
         self._server = create_server(
@@ -82,6 +106,9 @@ class WsgiServer:
             channel_timeout=30,
             # How often the loop looks up from select(): bounds how long close() waits for it.
             asyncore_loop_timeout=0.2,
+            # waitress answers 413 itself, before buffering, to a Content-Length (or a chunked
+            # body) of this size or more; the guard allows up to max_body_bytes, so the same limit.
+            max_request_body_size=max_body_bytes + 1,
             ident="coperniq-bot",
         )
         self.host = host
@@ -118,10 +145,17 @@ class WsgiServer:
 
 
 def make_wsgi_server(
-    app: App, host: str = "127.0.0.1", port: int = 0, threads: int = DEFAULT_HTTP_THREADS
+    app: App,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    threads: int = DEFAULT_HTTP_THREADS,
+    *,
+    signing_secret: Secret | str | None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> WsgiServer:
     """The app behind a threaded WSGI server (port 0: any free port); .start() and .close()."""
-    return WsgiServer(make_wsgi_app(app), host, port, threads)
+    wsgi = make_wsgi_app(app, signing_secret=signing_secret, max_body_bytes=max_body_bytes)
+    return WsgiServer(wsgi, host, port, threads, max_body_bytes)
 
 
 def make_socket_mode_handler(app: App, app_token: str) -> Any:
@@ -178,7 +212,12 @@ def main(args: argparse.Namespace) -> int:
         else:
             port = settings.port if getattr(args, "port", None) is None else args.port
             # All interfaces: HTTP mode runs behind the platform's router or a reverse proxy.
-            transport = make_wsgi_server(app, host="0.0.0.0", port=port).start()  # noqa: S104
+            transport = make_wsgi_server(
+                app,
+                host="0.0.0.0",  # noqa: S104
+                port=port,
+                signing_secret=settings.slack_signing_secret,
+            ).start()
             log.info("Serving HTTP on port %s (POST %s)", transport.port, EVENTS_PATH)
         while not stop.wait(1.0):
             pass

@@ -428,7 +428,9 @@ def running_harness(
     )
     deps = build_deps(settings, store=store, coperniq=coperniq)
     app = create_app(deps, listener_threads=listener_threads)
-    server = make_wsgi_server(app, "127.0.0.1", 0, threads=http_threads).start()
+    server = make_wsgi_server(
+        app, "127.0.0.1", 0, threads=http_threads, signing_secret=settings.slack_signing_secret
+    ).start()
     harness = SlackHarness(
         app=app,
         server=server,
