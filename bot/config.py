@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -83,11 +83,8 @@ class Settings:
 
     def require(self, *names: str) -> None:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
-        missing = [n for n in names if not getattr(self, n)]
-        if missing:
-            raise ConfigError(
-                [f"{ENV_NAMES[n]} is required here: {DESCRIPTIONS[n]}" for n in missing]
-            )
+        if missing := missing_problems(self, names):
+            raise ConfigError(missing)
 
     def __repr__(self) -> str:  # dataclass repr would be fine (Secret hides itself); keep it short
         shown = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
@@ -142,14 +139,35 @@ DESCRIPTIONS: dict[str, str] = {
 }
 
 
+# What a command needs: attribute names, or a function of the settings read (serve's needs depend
+# on whether SLACK_APP_TOKEN is set, the clock's on whether an alert channel is).
+Required = Iterable[str] | Callable[[Settings], Iterable[str]]
+
+
+def missing_problems(settings: Settings, names: Iterable[str]) -> list[str]:
+    """One problem per named setting that is unset."""
+    return [
+        f"{ENV_NAMES[n]} is required here: {DESCRIPTIONS[n]}"
+        for n in dict.fromkeys(names)
+        if not getattr(settings, n)
+    ]
+
+
 def _http_url(value: str) -> bool:
     return bool(re.match(r"^https?://[^\s/]+", value))
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, dotenv_path: str | Path | None = ".env"
+    environ: Mapping[str, str] | None = None,
+    dotenv_path: str | Path | None = ".env",
+    *,
+    required: Required = (),
 ) -> Settings:
-    """Build Settings from the environment over `.env`; ConfigError lists every problem."""
+    """Build Settings from the environment over `.env`; ConfigError lists every problem.
+
+    `required` names what the command needs: a missing one is reported in the same ConfigError
+    as the malformed ones, so an operator sees everything to fix at once.
+    """
     values: dict[str, str] = {}
     if dotenv_path is not None and Path(dotenv_path).is_file():
         values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
@@ -253,6 +271,10 @@ def load_settings(
         else:
             out["port"] = int(value)
 
+    # With problems, these settings are only read for what is missing, never returned.
+    settings = Settings(**out)  # type: ignore[arg-type]
+    names = required(settings) if callable(required) else required
+    problems += missing_problems(settings, names)
     if problems:
         raise ConfigError(problems)
-    return Settings(**out)  # type: ignore[arg-type]
+    return settings

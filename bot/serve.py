@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from bot.config import Secret, load_settings
+from bot.config import Secret, Settings, load_settings
 from bot.httpguard import MAX_BODY_BYTES, SlackRequestGuard
 
 if TYPE_CHECKING:
@@ -177,14 +177,23 @@ def start_jobs(deps: Deps) -> Callable[[], None]:
     return start_background(deps)
 
 
+def uses_socket_mode(settings: Settings, *, force_http: bool) -> bool:
+    """Socket Mode when an app-level token is set and --http was not given."""
+    return bool(settings.slack_app_token) and not force_http
+
+
+def serve_needs(settings: Settings, *, force_http: bool) -> list[str]:
+    """The settings serve cannot start without, in the mode it will run in."""
+    if uses_socket_mode(settings, force_http=force_http):
+        return ["slack_bot_token", "slack_app_token", "coperniq_api_key"]
+    return ["slack_bot_token", "slack_signing_secret", "coperniq_api_key"]
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the Slack app until SIGTERM/SIGINT."""
-    settings = load_settings()
-    socket_mode = bool(settings.slack_app_token) and not getattr(args, "http", False)
-    if socket_mode:
-        settings.require("slack_bot_token", "slack_app_token", "coperniq_api_key")
-    else:
-        settings.require("slack_bot_token", "slack_signing_secret", "coperniq_api_key")
+    force_http = bool(getattr(args, "http", False))
+    settings = load_settings(required=lambda s: serve_needs(s, force_http=force_http))
+    socket_mode = uses_socket_mode(settings, force_http=force_http)
 
     from bot.app import create_app, shutdown_app
     from bot.deps import build_deps

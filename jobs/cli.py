@@ -50,17 +50,21 @@ def parse_now(value: str, tz: ZoneInfo) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=tz)
 
 
-def _require_for_run(settings: Settings, job_id: str, dry_run: bool) -> None:
+def _needs_for_run(job_id: str, dry_run: bool) -> list[str]:
     needs = ["coperniq_api_key"]
     if not dry_run:
         needs += ["slack_bot_token", scheduler.SPECS[job_id].channel_setting]
-    settings.require(*needs)
+    return needs
+
+
+def _needs_for_clock(settings: Settings) -> list[str]:
+    posts = settings.invoice_alert_channel or settings.sla_alert_channel
+    return ["coperniq_api_key", "slack_bot_token"] if posts else ["coperniq_api_key"]
 
 
 def run_main(args: argparse.Namespace) -> int:
     """Run one job once, posting (or with --dry-run printing) its message; print what it did."""
-    settings = load_settings()
-    _require_for_run(settings, args.name, args.dry_run)
+    settings = load_settings(required=_needs_for_run(args.name, args.dry_run))
     now = datetime.now(UTC)
     if args.now:
         try:
@@ -89,10 +93,7 @@ def run_main(args: argparse.Namespace) -> int:
 
 def clock_main(args: argparse.Namespace) -> int:
     """Run only the scheduled jobs until SIGTERM or Ctrl-C."""
-    settings = load_settings()
-    settings.require("coperniq_api_key")
-    if settings.invoice_alert_channel or settings.sla_alert_channel:
-        settings.require("slack_bot_token")
+    settings = load_settings(required=_needs_for_clock)
     from bot.deps import build_deps
 
     deps = build_deps(settings)

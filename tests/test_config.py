@@ -129,3 +129,49 @@ def test_request_trades_are_a_clean_comma_separated_list() -> None:
     assert load_settings({}, dotenv_path=None).request_trades == ()
     with pytest.raises(ConfigError):
         load_settings({"REQUEST_TRADES": "x" * 80}, dotenv_path=None)
+
+
+def test_missing_required_settings_are_reported_with_the_malformed_ones() -> None:
+    env = {"BOT_TIMEZONE": "Mars/Olympus_Mons", "SLACK_BOT_TOKEN": "xoxb-1"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(env, dotenv_path=None, required=("slack_bot_token", "coperniq_api_key"))
+    assert len(info.value.problems) == 2
+    assert "BOT_TIMEZONE" in info.value.problems[0]
+    assert "COPERNIQ_API_KEY" in info.value.problems[1]
+
+
+def test_required_may_depend_on_the_settings_read() -> None:
+    def needs(s: Settings) -> list[str]:
+        return ["slack_app_token"] if s.slack_bot_token else []
+
+    assert load_settings({}, dotenv_path=None, required=needs).slack_app_token is None
+    with pytest.raises(ConfigError) as info:
+        load_settings({"SLACK_BOT_TOKEN": "xoxb-1"}, dotenv_path=None, required=needs)
+    assert len(info.value.problems) == 1
+    assert info.value.problems[0].startswith("SLACK_APP_TOKEN is required here")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve"],
+        ["serve", "--http"],
+        ["clock"],
+        ["jobs", "run", "overdue-invoices", "--dry-run"],
+    ],
+)
+def test_every_command_lists_malformed_and_missing_settings_at_once(
+    argv, monkeypatch, tmp_path, capsys
+) -> None:
+    from bot.cli import main
+
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "COPERNIQ_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BOT_TIMEZONE", "Mars/Olympus_Mons")
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "bot.db"))
+    monkeypatch.chdir(tmp_path)  # no .env
+    assert main(argv) == 2
+    out = capsys.readouterr()
+    text = out.out + out.err
+    assert "BOT_TIMEZONE" in text and "COPERNIQ_API_KEY" in text
+    assert "Traceback" not in text
