@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +27,7 @@ from bot.blocks.common import (
 )
 from bot.ids import Action, Block, Callback
 from bot.phones import display, to_e164
+from bot.refs import parse_ref
 
 TITLE = "Log a call"
 
@@ -74,8 +74,7 @@ def record_value(record_type: str, record_id: int | str) -> str:
 
 def parse_record_value(value: str | None) -> tuple[str, int] | None:
     """'project:12' -> ('project', 12); None for anything else."""
-    m = re.fullmatch(r"(project|opportunity|account):(\d+)", value or "")
-    return (m.group(1), int(m.group(2))) if m else None
+    return parse_ref(value)
 
 
 def record_option_text(record_type: str, record: Mapping[str, Any]) -> str:

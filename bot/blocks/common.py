@@ -33,6 +33,26 @@ def escape(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+MESSAGE_TEXT_MAX = 40000  # a message's top-level `text`
+SHOWN_INPUT_MAX = 80  # typed text repeated back to the person ("I don't know `…`")
+
+
+def slack_text(text: object, limit: int = SHOWN_INPUT_MAX) -> str:
+    """Untrusted text (typed, or from Coperniq) as inert mrkdwn within `limit` characters.
+
+    The one place that makes such text safe to show: `<!channel>`, `<@U…>` and links become
+    literal text, newlines fold to spaces, and the cut never splits an `&amp;`-style escape.
+    """
+    flat = " ".join(str(text).split())
+    shown = escape(truncate(flat, limit))
+    cut = limit
+    while len(shown) > limit and cut > 1:
+        # Escaping lengthened it (one character becomes at most five): cut the raw text shorter.
+        cut -= max(1, (len(shown) - limit) // 5)
+        shown = escape(truncate(flat, cut))
+    return shown
+
+
 def plain(text: str, limit: int = BLOCK_TEXT_MAX) -> dict[str, Any]:
     # Plain text shows on one line in labels and options: fold newlines and runs of spaces.
     """A plain_text object on one line, cut to `limit`."""

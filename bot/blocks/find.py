@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.blocks.common import escape
+from bot.blocks.common import escape, slack_text
 from bot.ids import Action
 from bot.links import record_url
 
@@ -16,6 +16,8 @@ GROUP_TITLES: dict[str, str] = {
     "account": "Clients",
 }
 MIN_QUERY = 2
+# Longer is no search a person means (and would not fit a query string): say so, call nothing.
+MAX_QUERY = 100
 _TEXT_MAX = 3000
 _BUTTON_TEXT_MAX = 75
 
@@ -114,7 +116,7 @@ def build_find_results(
 ) -> dict[str, Any]:
     """The ephemeral answer: matches grouped by type, each with its buttons; failures named."""
     errors = dict(errors or {})
-    shown_query = escape(query)
+    shown_query = slack_text(query)
     total = sum(len(results.get(t, ())) for t in RECORD_TYPES)
     if total == 0 and not errors:
         return build_find_empty(query)
@@ -122,7 +124,7 @@ def build_find_results(
         failed = "; ".join(f"{GROUP_TITLES[t].lower()}: {msg}" for t, msg in errors.items())
         return build_find_error(query, failed)
     blocks: list[dict[str, Any]] = [_section(f"Matches for *{shown_query}*:")]
-    lines = [f"Matches for {query}:"]
+    lines = [f"Matches for {shown_query}:"]
     for record_type in RECORD_TYPES:
         records = list(results.get(record_type, ()))
         if not records:
@@ -132,7 +134,8 @@ def build_find_results(
             blocks += record_blocks(record_type, record, app_url)
             number = record.get("number")
             lines.append(
-                f"{GROUP_TITLES[record_type][:-1]}: {record.get('title') or '(untitled)'}"
+                f"{GROUP_TITLES[record_type][:-1]}: "
+                f"{slack_text(record.get('title') or '(untitled)', 150)}"
                 + (f" #{number}" if number is not None else "")
             )
     for record_type, message in errors.items():
@@ -145,24 +148,29 @@ def build_find_results(
 def build_find_empty(query: str) -> dict[str, Any]:
     """No project, request or client matched."""
     text = (
-        f"Nothing in Coperniq matches *{escape(query)}*. Try part of a name, a street, "
+        f"Nothing in Coperniq matches *{slack_text(query)}*. Try part of a name, a street, "
         "a phone number or a record number."
     )
     return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}
 
 
 def build_find_too_short(command: str, query: str) -> dict[str, Any]:
-    """The query is empty or too short to search."""
+    """The query is empty, too short or too long to search."""
     text = (
         f"Tell me what to look for, at least {MIN_QUERY} characters: "
         f"`{command} find smith` or `{command} find 1234`."
     )
-    if query:
-        text = f"*{escape(query)}* is too short to search. " + text
+    if len(query) > MAX_QUERY:
+        text = (
+            f"That is too long to search ({len(query):,} characters; at most {MAX_QUERY}). "
+            + text
+        )
+    elif query:
+        text = f"*{slack_text(query)}* is too short to search. " + text
     return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}
 
 
 def build_find_error(query: str, user_message: str) -> dict[str, Any]:
     """The search failed: say what failed and what to do (the client's user_message)."""
-    text = f":warning: I couldn't search Coperniq for *{escape(query)}*: {user_message}"
+    text = f":warning: I couldn't search Coperniq for *{slack_text(query)}*: {user_message}"
     return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}

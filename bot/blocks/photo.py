@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.blocks.common import (
     versioned,
 )
 from bot.ids import Action, Block, Callback
+from bot.refs import parse_id, parse_ref
 
 TITLE = "Attach photos"
 
@@ -209,8 +209,8 @@ def _version_of(view: Mapping[str, Any], base: str) -> int | None:
     """The numeric version suffix of the state's `base` block (what its list was built for)."""
     for block_id in ((view.get("state") or {}).get("values")) or {}:
         name, _, suffix = block_id.partition(VERSION_SEP)
-        if name == base and suffix.isdigit():
-            return int(suffix)
+        if name == base and (version := parse_id(suffix)) is not None:
+            return version
     return None
 
 
@@ -219,13 +219,11 @@ def parse_photo(view: Mapping[str, Any]) -> dict[str, Any]:
     s = flatten_state(view)
     # The form block is versioned by the project whose forms it lists, the field block by the form.
     forms_of, fields_of = _version_of(view, Block.PHOTO_FORM), _version_of(view, Block.PHOTO_FIELD)
-    project = re.fullmatch(r"project:(\d+)", s.get(Block.PHOTO_PROJECT) or "")
-    form = str(s.get(Block.PHOTO_FORM) or "")
-    field = str(s.get(Block.PHOTO_FIELD) or "")
+    project = parse_ref(s.get(Block.PHOTO_PROJECT), ("project",))
     return {
-        "project_id": int(project.group(1)) if project else None,
-        "form_id": int(form) if form.isdigit() else None,
-        "column_id": int(field) if field.isdigit() else None,
+        "project_id": project[1] if project else None,
+        "form_id": parse_id(s.get(Block.PHOTO_FORM)),
+        "column_id": parse_id(s.get(Block.PHOTO_FIELD)),
         "files": [f for f in s.get(Block.PHOTO_FILES) or [] if isinstance(f, dict)],
         "forms_of": forms_of,
         "fields_of": fields_of,

@@ -22,6 +22,7 @@ from bot.blocks.common import (
 )
 from bot.ids import Action, Block, Callback
 from bot.phones import display, to_e164
+from bot.refs import parse_ref
 
 TITLE = "New service request"
 
@@ -156,15 +157,15 @@ def validate_request(data: Mapping[str, Any]) -> dict[str, str]:
     if data.get("email") and not _EMAIL.match(data["email"]):
         errors[Block.REQUEST_EMAIL] = "That is not a valid email address, e.g. name@example.com."
     client = data.get("client")
-    if client and not re.fullmatch(r"account:\d+", client):
+    if client and not parse_ref(client, ("account",)):
         errors[Block.REQUEST_CLIENT] = "Choose the client from the list again."
     return errors
 
 
 def client_id(data: Mapping[str, Any]) -> int | None:
     """The chosen client's account id, or None."""
-    client = data.get("client")
-    return int(client.split(":", 1)[1]) if client else None
+    ref = parse_ref(data.get("client"), ("account",))
+    return ref[1] if ref else None
 
 
 def opportunity_body(data: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import httpx
 from bot.config import Secret
 from bot.coperniq import errors
 from bot.coperniq.budget import BACKGROUND, INTERACTIVE, Budget
+from bot.refs import MAX_ID, parse_id
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -34,7 +35,6 @@ USER_AGENT = f"coperniq-slack-bot/0.1 httpx/{httpx.__version__}"
 # operation can be rate limited: 429 is handled everywhere.
 PER_SECOND_LIMIT = 100
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_DIGITS = re.compile(r"[0-9]{1,19}")
 _QUERY = re.compile(r"\?[^\s\"'>]*")
 
 
@@ -43,17 +43,13 @@ _QUERY = re.compile(r"\?[^\s\"'>]*")
 
 def check_id(value: int | str, what: str = "id") -> str:
     """Return a record id quoted for a URL path; raise ValueError unless it is a whole number."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a whole number, not a boolean")
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f"{what} must not be negative")
-        text = str(value)
-    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-        text = value.strip()
-    else:
+    # The one id parser (ASCII digits, at most 2**63-1); 0 passes here because an id Coperniq
+    # itself gave may be 0, while ids typed by people must be positive (bot.refs).
+    number = parse_id(value.strip() if isinstance(value, str) else value, minimum=0)
+    if number is None:
         # Never echo the value: it came from user input and may be anything.
-        raise ValueError(f"{what} must be a whole number (digits only)")
+        raise ValueError(f"{what} must be a whole number from 0 to {MAX_ID} (digits 0-9 only)")
+    text = str(number)
     # Digits only already, but quote anyway so a future relaxation cannot open the path.
     # (The spec types the same path parameter as string in some operations and integer in others,
     # e.g. projectId on /projects/{projectId}/files/upload vs /projects/{projectId}/forms.)

@@ -36,6 +36,7 @@ import logging
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from bot.blocks.common import slack_text
 from bot.ids import Action
 
 if TYPE_CHECKING:
@@ -121,7 +122,7 @@ def make_router(command: str) -> Any:
             note = None
             if name and name != "help":
                 note = (
-                    f"I don't know `{name}`."
+                    f"I don't know “{slack_text(name, 40)}”."
                     if name not in SUBCOMMANDS
                     else (f"`{name}` isn't available yet.")
                 )

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from bot.blocks.find import (
+    MAX_QUERY,
     MIN_QUERY,
     RECORD_TYPES,
     build_find_error,
@@ -58,7 +59,7 @@ def build_answer(
     query: str, command: str, app_url: str, coperniq: CoperniqClient, logger: logging.Logger
 ) -> dict[str, Any]:
     """The message to show for `query` (searching Coperniq when the query is long enough)."""
-    if len(query) < MIN_QUERY:
+    if not MIN_QUERY <= len(query) <= MAX_QUERY:
         return build_find_too_short(command, query)
     results, errors = search(coperniq, query)
     for record_type, exc in errors.items():

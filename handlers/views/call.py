@@ -36,6 +36,7 @@ from bot.coperniq.errors import CoperniqError
 from bot.ids import Block, Callback
 from bot.links import record_url
 from bot.phones import to_e164
+from bot.refs import NotARecordNumber, typed_number
 from bot.store import audit, utcnow
 from handlers.views.common import (
     field_errors,
@@ -80,14 +81,14 @@ def find_record(coperniq: CoperniqClient, text: str) -> tuple[str, dict[str, Any
     project = find_project(coperniq, text)
     if project is not None:
         return "project", project
-    text = text.strip()
-    if not text.isdigit():
+    number = typed_number(text)  # find_project has already refused a number that is none
+    if number is None:
         return None
     # Calls are logged on requests and clients too; their numbers are their own series.
     for record_type in ("opportunity", "account"):
-        found = _resource(coperniq, record_type).list(q=text, page_size=20)
+        found = _resource(coperniq, record_type).list(q=str(number), page_size=20)
         for record in itertools.islice(found, 20):
-            if str(record.get("number")) == text:
+            if str(record.get("number")) == str(number):
                 return record_type, record
     return None
 
@@ -132,7 +133,7 @@ def open_call_modal(
                 option = record_option(*found)
             else:
                 notice = no_single_project(record_text)
-    except CoperniqError as exc:
+    except (CoperniqError, NotARecordNumber) as exc:
         log.warning("Record lookup for the call modal failed: %r", exc)
         notice = f":warning: {exc.user_message} Search for the record below."
     view = build_call_modal(

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot.blocks.common import slack_text
 from bot.coperniq.errors import NotFound
+from bot.refs import typed_number
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -129,17 +131,23 @@ def post_result(
 
 
 def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
-    """A project by number, by id, or the one project the text matches; None: none or several."""
+    """A project by number, by id, or the one project the text matches; None: none or several.
+
+    Raises NotARecordNumber, before any Coperniq call, for a number the bot cannot use ('²').
+    """
     text = text.strip()
     if not text:
         return None
+    number = typed_number(text)
+    if number is not None:
+        text = str(number)  # '#1234' searches as '1234'
     matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
-    if text.isdigit():
+    if number is not None:
         for record in matches:
             if str(record.get("number")) == text:
                 return record
         try:
-            return coperniq.projects.get(int(text))
+            return coperniq.projects.get(number)
         except NotFound:
             return None
     return matches[0] if len(matches) == 1 else None
@@ -147,7 +155,7 @@ def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
 
 def no_single_project(text: str | None) -> str:
     """The modal's note when the typed project text names no one project."""
-    return f":mag: No single project matches “{text}”. Search for it below."
+    return f":mag: No single project matches “{slack_text(text or '')}”. Search for it below."
 
 
 def field_errors(exc: CoperniqError | None, blocks: Mapping[str, str]) -> dict[str, str]:

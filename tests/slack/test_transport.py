@@ -62,7 +62,7 @@ def test_an_empty_command_answers_the_help(bare_slack: SlackHarness) -> None:
 
 def test_an_unknown_subcommand_answers_the_help_naming_it(bare_slack: SlackHarness) -> None:
     body = bare_slack.command("frobnicate the widgets").json()
-    assert "I don't know `frobnicate`" in body["text"]
+    assert "I don't know “frobnicate”" in body["text"]
     assert "/coperniq find" in body["text"]
 
 
