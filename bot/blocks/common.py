@@ -34,6 +34,7 @@ def escape(text: object) -> str:
 
 
 MESSAGE_TEXT_MAX = 40000  # a message's top-level `text`
+NO_NAME = "(no name)"  # shown for a name that is empty or only spaces
 SHOWN_INPUT_MAX = 80  # typed text repeated back to the person ("I don't know `…`")
 
 
@@ -55,10 +56,11 @@ def slack_text(text: object, limit: int = SHOWN_INPUT_MAX) -> str:
 
 def plain(text: str, limit: int = BLOCK_TEXT_MAX) -> dict[str, Any]:
     # Plain text shows on one line in labels and options: fold newlines and runs of spaces.
-    """A plain_text object on one line, cut to `limit`."""
+    """A plain_text object on one line, cut to `limit`; never empty (Slack rejects that)."""
+    # A FILE field or a trade named "   " in Coperniq would otherwise fail the whole view.
     return {
         "type": "plain_text",
-        "text": truncate(" ".join(str(text).split()), limit),
+        "text": truncate(" ".join(str(text).split()), limit) or NO_NAME,
         "emoji": True,
     }
 

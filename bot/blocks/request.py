@@ -61,7 +61,9 @@ def build_request_modal(
 ) -> dict[str, Any]:
     """The request form; `values` (a parse_request result) refills it after a failed save."""
     v = dict(values or {})
-    trade_opts = [option(t, t[:150]) for t in dict.fromkeys(trades)][:100]
+    # A blank trade is nothing anyone can choose (and an empty value fails the whole view).
+    named = dict.fromkeys(t for t in trades if str(t).strip())
+    trade_opts = [option(t, t[:150]) for t in named][:100]
     chosen = [o for o in trade_opts if o["value"] in (v.get("trades") or [])]
     trades_el: dict[str, Any] = {
         "type": "multi_static_select",

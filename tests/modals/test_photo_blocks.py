@@ -215,3 +215,25 @@ def test_a_field_listed_for_another_form_is_refused():
     data = parse_photo(fill(view, {Block.PHOTO_FORM: "34", Block.PHOTO_FILES: [_photo()]}))
     errors = validate_photo(data, {})
     assert set(errors) == {Block.PHOTO_FIELD} and "another form" in errors[Block.PHOTO_FIELD]
+
+
+def test_blank_form_and_field_names_still_make_options_slack_accepts():
+    blank = {
+        "id": 31,
+        "formLayouts": [{"properties": [{"columnId": 501, "name": "   ", "type": "FILE"}]}],
+    }
+    view = build_photo_modal(
+        {"c": "C1"},
+        project_option=PROJECT,
+        forms=[{"id": 31, "name": " \n ", "status": "ASSIGNED"}],
+        form_id=31,
+        fields=file_fields(blank),
+    )
+    check_view(view)
+    texts = [
+        o["text"]["text"]
+        for b in view["blocks"]
+        if b.get("type") == "input"
+        for o in b["element"].get("options") or []
+    ]
+    assert texts and all(t.strip() for t in texts)

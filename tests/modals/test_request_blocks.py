@@ -124,3 +124,10 @@ def test_confirmation_and_done_modal_fit_slack_limits():
     check_message(msg)
     assert "#1042" in msg["text"]
     check_view(request_done_modal(record, "https://app.example/opportunities/5"))
+
+
+def test_blank_trades_are_left_out_of_the_choices():
+    view = build_request_modal(META, ["Solar", "   ", "", "HVAC"])
+    check_view(view)
+    trades = next(b for b in view["blocks"] if b["block_id"].startswith(Block.REQUEST_TRADES))
+    assert [o["value"] for o in trades["element"]["options"]] == ["Solar", "HVAC"]
