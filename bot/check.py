@@ -12,6 +12,9 @@ from bot.config import ConfigError, Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
+# Missing ones are configuration problems, listed with the malformed ones (exit 2).
+CHECK_NEEDS = ("slack_bot_token", "coperniq_api_key")
+
 
 def check_slack(settings: Settings) -> tuple[bool, str]:
     """Call auth.test with the bot token; say who the bot is or why it failed."""
@@ -67,7 +70,8 @@ def check_coperniq(settings: Settings) -> tuple[bool, str]:
 
 
 def run_checks(
-    settings_loader: Callable[[], Settings] = load_settings, out: TextIO = sys.stdout
+    settings_loader: Callable[[], Settings] = lambda: load_settings(required=CHECK_NEEDS),
+    out: TextIO = sys.stdout,
 ) -> int:
     """Print one line per check; 0 when all pass, 2 on configuration errors, 1 otherwise."""
     try:

@@ -158,6 +158,7 @@ def test_required_may_depend_on_the_settings_read() -> None:
         ["serve", "--http"],
         ["clock"],
         ["jobs", "run", "overdue-invoices", "--dry-run"],
+        ["check"],
     ],
 )
 def test_every_command_lists_malformed_and_missing_settings_at_once(
