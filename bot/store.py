@@ -141,6 +141,13 @@ def m006_synced_records(db: Database) -> None:
     )
 
 
+@migrations()
+def m007_submission_progress(db: Database) -> None:
+    # Steps a multi-step write already made (a photo's upload to the project before its attach),
+    # kept across failed and unknown tries so that a retry does not repeat a step that worked.
+    db["submissions"].add_column("progress", str)
+
+
 # --- connection handling -------------------------------------------------------------------
 
 

@@ -2,6 +2,8 @@
 
 States: pending (a write is in flight), done (the record exists), unknown (the write may have
 happened: timeout or dropped connection), failed (definitely not written; may be tried again).
+A write made of steps (upload, then attach) keeps each step's result in `progress`, which outlives
+failed and unknown tries, so a retry goes on from the step that has not been done.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Claim:
     record_id: str | None = None
     record_number: str | None = None
     detail: dict[str, Any] | None = None
+    # Steps an earlier try of this submission recorded with note_progress().
+    progress: dict[str, Any] | None = None
 
 
 def fingerprint(slack_user: str, action: str, details: dict[str, Any]) -> str:
@@ -57,6 +61,7 @@ def _row(db: Database, key: str) -> dict[str, Any] | None:
 
 def _claim(row: dict[str, Any], verdict: str) -> Claim:
     detail = json.loads(row["detail"]) if row.get("detail") else None
+    progress = json.loads(row["progress"]) if row.get("progress") else None
     return Claim(
         key=row["key"],
         verdict=verdict,
@@ -65,6 +70,7 @@ def _claim(row: dict[str, Any], verdict: str) -> Claim:
         record_id=row.get("record_id"),
         record_number=row.get("record_number"),
         detail=detail,
+        progress=progress,
     )
 
 
@@ -106,8 +112,15 @@ def begin(
     )
     if not cur.rowcount:
         return _claim(_row(db, key) or row, "pending")
-    if state in (FAILED, DONE):
+    if state == DONE:
+        # The same details again after the repeat window: a new submission, with no steps made.
+        db.execute(
+            "update submissions set created_at = ?, progress = null where key = ?", [iso(now), key]
+        )
+        return _claim(_row(db, key) or row, "new")
+    if state == FAILED:
         # A fresh start: this attempt's own time, so an unknown outcome is looked up from now.
+        # Steps the failed try made (an upload) are kept: they exist in Coperniq.
         db.execute("update submissions set created_at = ? where key = ?", [iso(now), key])
         return _claim(_row(db, key) or row, "new")
     return _claim(row, "retry_unknown")
@@ -154,6 +167,27 @@ def mark(
         "update submissions set state = ?, detail = ?, updated_at = ? where key = ?",
         [state, json.dumps(detail or {}, sort_keys=True, default=str), iso(now or utcnow()), key],
     )
+
+
+def note_progress(db: Database, key: str, **steps: Any) -> dict[str, Any]:
+    """Merge steps into the submission's progress (a None value forgets that step); the result.
+
+    Called by the try that holds the claim, so nothing else writes the row meanwhile.
+    """
+    row = _row(db, key)
+    if row is None:
+        raise KeyError("note_progress() on a submission that was never begun")
+    progress = json.loads(row["progress"]) if row.get("progress") else {}
+    for name, value in steps.items():
+        if value is None:
+            progress.pop(name, None)
+        else:
+            progress[name] = value
+    db.execute(
+        "update submissions set progress = ? where key = ?",
+        [json.dumps(progress, sort_keys=True, default=str) if progress else None, key],
+    )
+    return progress
 
 
 def state_of(db: Database, key: str) -> str | None:

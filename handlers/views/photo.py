@@ -27,7 +27,7 @@ from bot.blocks.photo import (
     photo_working_modal,
     validate_photo,
 )
-from bot.coperniq.errors import CoperniqError
+from bot.coperniq.errors import CoperniqError, NotFound
 from bot.ids import Block
 from bot.links import record_url
 from bot.slackfiles import SlackFileError, download
@@ -216,6 +216,104 @@ def _resolve(client: WebClient, file: dict[str, Any]) -> dict[str, Any]:
     return {**file, **info}
 
 
+def _upload_once(
+    client: WebClient,
+    coperniq: CoperniqClient,
+    db: Any,
+    key: str,
+    claim: submissions.Claim,
+    file: dict[str, Any],
+    *,
+    name: str,
+    project_id: int,
+) -> tuple[dict[str, Any] | None, str | None]:
+    """The file in the project's files, uploaded by this try or found from an earlier one.
+
+    (None, why) when it could not be had; a CoperniqError from the upload itself is raised.
+    An earlier try that uploaded before its attach failed is remembered in the submission's
+    progress; one whose upload answer was lost is looked for by name and size. Either way the
+    project does not get a second copy.
+    """
+    progress = claim.progress or {}
+    if progress.get("uploaded"):
+        earlier = _still_uploaded(coperniq, project_id, progress["uploaded"])
+        if earlier is not None:
+            return earlier, None
+        submissions.note_progress(db, key, uploaded=None)
+    try:
+        got = download(
+            file["url_private_download"],
+            client.token or "",
+            max_bytes=MAX_UPLOAD_BYTES,
+            api_url=client.base_url,
+        )
+    except SlackFileError as exc:
+        return None, str(exc)
+    size = len(got.content)
+    if progress.get("uploading"):
+        # An earlier upload's answer was lost: Coperniq may hold the file already.
+        try:
+            found = _find_upload(coperniq, project_id, name, size)
+        except CoperniqError as exc:
+            log.warning(
+                "Could not list project %s files for an earlier upload: %r", project_id, exc
+            )
+            return None, (
+                "Coperniq could not be asked whether an earlier try already uploaded it; "
+                "try again in a minute."
+            )
+        if found is not None:
+            submissions.note_progress(db, key, uploaded=found, uploading=None)
+            return found, None
+    submissions.note_progress(db, key, uploading={"name": name, "size": size})
+    try:
+        answer = coperniq.files.upload("project", project_id, got.content, name, got.content_type)
+    except CoperniqError as exc:
+        if not exc.outcome_unknown:
+            submissions.note_progress(db, key, uploading=None)  # definitely not uploaded
+        raise
+    uploaded = {"id": answer.get("id"), "downloadUrl": answer["downloadUrl"]}
+    submissions.note_progress(db, key, uploaded=uploaded, uploading=None)
+    return uploaded, None
+
+
+def _still_uploaded(
+    coperniq: CoperniqClient, project_id: int, earlier: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The earlier upload with a current download link; None when it was deleted meanwhile."""
+    if earlier.get("id") is None:
+        return earlier
+    try:
+        current = coperniq.files.get("project", project_id, earlier["id"])
+    except NotFound:
+        return None
+    except CoperniqError as exc:
+        # The link remembered from the upload is still the best there is.
+        log.warning("Could not re-read uploaded file %s: %r", earlier["id"], exc)
+        return earlier
+    if not isinstance(current, dict) or not current.get("downloadUrl"):
+        return earlier
+    return {"id": current.get("id", earlier["id"]), "downloadUrl": current["downloadUrl"]}
+
+
+def _find_upload(
+    coperniq: CoperniqClient, project_id: int, name: str, size: int
+) -> dict[str, Any] | None:
+    """The newest project file with this name and size in bytes (an earlier try's upload)."""
+    matches = [
+        f
+        for f in coperniq.files.list("project", project_id)
+        if f.get("name") == name
+        and (f.get("metaData") or {}).get("size") == size
+        and f.get("downloadUrl")
+        and not f.get("isArchived")
+    ]
+    if not matches:
+        return None
+    newest = max(matches, key=lambda f: (str(f.get("createdAt") or ""), int(f.get("id") or 0)))
+    return {"id": newest.get("id"), "downloadUrl": newest["downloadUrl"]}
+
+
 def _attach_one(
     client: WebClient,
     coperniq: CoperniqClient,
@@ -264,17 +362,12 @@ def _attach_one(
             )
             return "already", None
     try:
-        got = download(
-            file["url_private_download"],
-            client.token or "",
-            max_bytes=MAX_UPLOAD_BYTES,
-            api_url=client.base_url,
+        uploaded, why = _upload_once(
+            client, coperniq, db, key, claim, file, name=name, project_id=project_id
         )
-    except SlackFileError as exc:
-        submissions.mark(db, key, not_done, detail={"error": str(exc)})
-        return "failed", str(exc)
-    try:
-        uploaded = coperniq.files.upload("project", project_id, got.content, name, got.content_type)
+        if uploaded is None:
+            submissions.mark(db, key, not_done, detail={"error": why})
+            return "failed", why
         attached = coperniq.forms.attach_file_from_url(
             form_id,
             column_id,

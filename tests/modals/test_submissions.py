@@ -61,3 +61,29 @@ def test_a_done_submission_older_than_the_repeat_window_is_new_again(store):
     claim = subs.begin(db, "k", slack_user="U1", action="r", now=later, repeat_after=window)
     assert claim.verdict == "new" and subs.state_of(db, "k") == subs.PENDING
     assert subs.begin(db, "k", slack_user="U1", action="r", now=later).verdict == "pending"
+
+
+def test_progress_outlives_a_failed_try_and_is_handed_to_the_next(store):
+    db = store.db
+    subs.begin(db, "k", slack_user="U1", action="attach_photo", now=T0)
+    subs.note_progress(db, "k", uploading={"name": "a.jpg", "size": 10})
+    subs.note_progress(db, "k", uploaded={"id": 7, "downloadUrl": "http://x/7"}, uploading=None)
+    subs.mark(db, "k", subs.FAILED)
+    claim = subs.begin(db, "k", slack_user="U1", action="attach_photo", now=T0)
+    assert claim.verdict == "new"
+    assert claim.progress == {"uploaded": {"id": 7, "downloadUrl": "http://x/7"}}
+    subs.mark(db, "k", subs.UNKNOWN)
+    again = subs.begin(db, "k", slack_user="U1", action="attach_photo", now=T0)
+    assert again.verdict == "retry_unknown" and again.progress == claim.progress
+
+
+def test_a_repeat_after_the_window_starts_with_no_progress(store):
+    db = store.db
+    subs.begin(db, "k", slack_user="U1", action="r", now=T0)
+    subs.note_progress(db, "k", uploaded={"id": 7})
+    subs.finish(db, "k", record_type="form", record_id=5, now=T0)
+    later = T0 + timedelta(hours=25)
+    claim = subs.begin(
+        db, "k", slack_user="U1", action="r", now=later, repeat_after=timedelta(hours=24)
+    )
+    assert claim.verdict == "new" and claim.progress is None
