@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App, BoltContext
+from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
@@ -53,16 +54,28 @@ def create_app(
     client = web_client or deps.slack or build_slack_client(settings)
     executor = ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener")
     # The token travels inside `client` (Bolt takes it from there and warns if given twice).
-    app = App(
-        signing_secret=(
-            settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
-        ),
-        client=client,
-        listener_executor=executor,
-        token_verification_enabled=token_verification_enabled,
-        request_verification_enabled=request_verification_enabled,
-        logger=_BOLT_LOGGER,
-    )
+    try:
+        # With token verification on, this is where the app calls auth.test (once, at start-up).
+        app = App(
+            signing_secret=(
+                settings.slack_signing_secret.reveal() if settings.slack_signing_secret else None
+            ),
+            client=client,
+            listener_executor=executor,
+            token_verification_enabled=token_verification_enabled,
+            request_verification_enabled=request_verification_enabled,
+            logger=_BOLT_LOGGER,
+        )
+    except BoltError as exc:
+        executor.shutdown(wait=False)
+        # Bolt turns a refused auth.test into a BoltError quoting the whole answer: hand on
+        # Slack's own error, whose code says whether the token is wrong or Slack is in trouble.
+        if isinstance(exc.__context__, SlackApiError):
+            raise exc.__context__ from None
+        raise
+    except BaseException:
+        executor.shutdown(wait=False)
+        raise
     # Kept on the app so whoever serves it can shut the pool down before closing the store.
     app.listener_pool = executor  # type: ignore[attr-defined]
 

@@ -29,14 +29,10 @@ def check_slack(settings: Settings) -> tuple[bool, str]:
     try:
         resp = client.auth_test()
     except SlackApiError as exc:
+        from bot.slackstart import describe_refusal
+
         error = exc.response.get("error", "unknown_error") if exc.response else "unknown_error"
-        hint = {
-            "invalid_auth": "the bot token was rejected; copy it again from OAuth & Permissions",
-            "not_authed": "no token was sent",
-            "account_inactive": "the app was uninstalled or the workspace is inactive",
-            "token_revoked": "the token was revoked; reinstall the app",
-        }.get(error, "Slack refused the call")
-        return False, f"{hint} ({error})"
+        return False, describe_refusal(error)
     except Exception as exc:  # noqa: BLE001 - any transport failure is a FAIL line, not a traceback
         return False, f"could not reach Slack at {settings.slack_api_url} ({type(exc).__name__})"
     return True, f"connected as @{resp.get('user')} in {resp.get('team')}"

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Secret, Settings, load_settings
 from bot.httpguard import MAX_BODY_BYTES, SlackRequestGuard
+from bot.slackstart import APP_TOKEN_HINTS, call_slack_at_start
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -189,8 +190,8 @@ def serve_needs(settings: Settings, *, force_http: bool) -> list[str]:
     return ["slack_bot_token", "slack_signing_secret", "coperniq_api_key"]
 
 
-def main(args: argparse.Namespace) -> int:
-    """Run the Slack app until SIGTERM/SIGINT."""
+def main(args: argparse.Namespace, *, sleep: Callable[[float], object] | None = None) -> int:
+    """Run the Slack app until SIGTERM/SIGINT; `sleep` waits between start-up tries (tests)."""
     force_http = bool(getattr(args, "http", False))
     settings = load_settings(required=lambda s: serve_needs(s, force_http=force_http))
     socket_mode = uses_socket_mode(settings, force_http=force_http)
@@ -198,26 +199,49 @@ def main(args: argparse.Namespace) -> int:
     from bot.app import create_app, shutdown_app
     from bot.deps import build_deps
 
-    deps = build_deps(settings)
-    # Socket Mode requests arrive over an authenticated websocket, not signed HTTP.
-    app = create_app(deps, request_verification_enabled=not socket_mode)
-
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("Received %s, shutting down", signal.Signals(signum).name)
         stop.set()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-
-    stop_jobs = None if getattr(args, "no_jobs", False) else start_jobs(deps)
-    transport: Any
+    # Installed before Slack is first called: a SIGTERM while Slack is down ends the waiting.
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    deps = build_deps(settings)
+    app: App | None = None
+    stop_jobs: Callable[[], None] | None = None
+    transport: Any = None
     try:
+        # Building the app calls auth.test: a refused token raises SlackRefused (one line, exit
+        # 1), an outage is retried. Socket Mode requests arrive over an authenticated
+        # websocket, not signed HTTP.
+        app = call_slack_at_start(
+            lambda: create_app(deps, request_verification_enabled=not socket_mode),
+            stop=stop,
+            where=settings.slack_api_url,
+            sleep=sleep,
+        )
+        if app is None:
+            return 0
+        if not getattr(args, "no_jobs", False):
+            stop_jobs = start_jobs(deps)
         if socket_mode:
             transport = make_socket_mode_handler(app, settings.slack_app_token.reveal())
-            transport.connect()
-            log.info("Connected to Slack in Socket Mode")
+
+            def connect() -> bool:
+                transport.connect()
+                return True
+
+            connected = call_slack_at_start(
+                connect,
+                stop=stop,
+                where=settings.slack_api_url + "apps.connections.open",
+                variable="SLACK_APP_TOKEN",
+                hints=APP_TOKEN_HINTS,
+                sleep=sleep,
+            )
+            if connected:
+                log.info("Connected to Slack in Socket Mode")
         else:
             port = settings.port if getattr(args, "port", None) is None else args.port
             # All interfaces: HTTP mode runs behind the platform's router or a reverse proxy.
@@ -230,13 +254,17 @@ def main(args: argparse.Namespace) -> int:
             log.info("Serving HTTP on port %s (POST %s)", transport.port, EVENTS_PATH)
         while not stop.wait(1.0):
             pass
-        transport.close()
     finally:
+        if transport is not None:
+            transport.close()
         if stop_jobs is not None:
             stop_jobs()
-        shutdown_app(app)
+        if app is not None:
+            shutdown_app(app)
         close = getattr(deps.coperniq, "close", None)
         if callable(close):
             close()
         deps.store.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0

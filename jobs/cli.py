@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, load_settings
+from bot.slackstart import call_slack_at_start
 from jobs import scheduler
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,13 @@ def _needs_for_run(job_id: str, dry_run: bool) -> list[str]:
     return needs
 
 
+def _needs_slack(settings: Settings) -> bool:
+    return bool(settings.invoice_alert_channel or settings.sla_alert_channel)
+
+
 def _needs_for_clock(settings: Settings) -> list[str]:
-    posts = settings.invoice_alert_channel or settings.sla_alert_channel
-    return ["coperniq_api_key", "slack_bot_token"] if posts else ["coperniq_api_key"]
+    needs = ["coperniq_api_key"]
+    return needs + ["slack_bot_token"] if _needs_slack(settings) else needs
 
 
 def run_main(args: argparse.Namespace) -> int:
@@ -104,13 +109,21 @@ def clock_main(args: argparse.Namespace) -> int:
         stop_event.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    stop = scheduler.start_background(deps)
-    log.info("clock running; SIGTERM or Ctrl-C stops it")
+    stop = None
     try:
+        # The jobs post to Slack: a refused token stops here with one line (SlackRefused, exit
+        # 1) rather than failing every run; an outage is waited out, SIGTERM ends the wait.
+        if _needs_slack(settings) and deps.slack is not None:
+            where = settings.slack_api_url
+            if call_slack_at_start(deps.slack.auth_test, stop=stop_event, where=where) is None:
+                return EXIT_OK
+        stop = scheduler.start_background(deps)
+        log.info("clock running; SIGTERM or Ctrl-C stops it")
         while not stop_event.wait(timeout=3600):
             pass
     finally:
-        stop()  # waits for a running job to finish: its lease and alert records stay consistent
+        if stop is not None:
+            stop()  # waits for a running job to finish: its lease and alert records stay consistent
         for s, handler in previous.items():
             signal.signal(s, handler)
         deps.coperniq.close()
