@@ -15,6 +15,9 @@ from bot.coperniq.errors import CoperniqError
 log = logging.getLogger("bot.coperniq")
 
 MAX_PAGE_SIZE = 100
+# 50,000 records at 100 a page: more than any contractor's account holds. A listing that gets here
+# is a server paging in circles, and every further page spends the day's budget for nothing.
+MAX_PAGES = 500
 
 # fetch(params) -> decoded JSON body of one page
 Fetch = Callable[[dict[str, Any]], Any]
@@ -35,27 +38,53 @@ def paginate(
     *,
     page_size: int = MAX_PAGE_SIZE,
     envelope: bool = False,
+    path: str = "a list",
+    max_pages: int = MAX_PAGES,
 ) -> Iterator[dict[str, Any]]:
-    """Yield every record across pages; nothing is fetched until the first item is asked for."""
+    """Yield every record across pages; nothing is fetched until the first item is asked for.
+
+    Stops with a CoperniqError naming `path` on a page that repeats the one before it, or past
+    `max_pages`: either means the server is not paging, and reading on would not end.
+    """
     check_page_size(page_size)
     base = dict(params or {})
-    return _pages(fetch, base, page_size, envelope)
+    return _pages(fetch, base, page_size, envelope, path, max_pages)
+
+
+def _looping(path: str, page: int, why: str) -> CoperniqError:
+    log.error("Stopped reading %s at page %d: %s", path, page, why)
+    return CoperniqError(
+        f"Coperniq's listing of {path} does not end: {why} (stopped at page {page}).",
+        path=path,
+    )
 
 
 def _pages(
-    fetch: Fetch, base: dict[str, Any], page_size: int, envelope: bool
+    fetch: Fetch,
+    base: dict[str, Any],
+    page_size: int,
+    envelope: bool,
+    path: str,
+    max_pages: int,
 ) -> Iterator[dict[str, Any]]:
     page = 1
     expected = page_size  # the page size the server actually uses (learned for plain arrays)
     probing = False
+    previous: Any = None
     while True:
+        if page > max_pages:
+            raise _looping(path, page, f"more than {max_pages} pages, which no account has")
         body = fetch({**base, "page": page, "page_size": page_size})
+        items = body.get("items") if envelope and isinstance(body, dict) else body
+        if isinstance(items, list) and items:
+            if items == previous:
+                raise _looping(path, page, f"page {page} repeats page {page - 1}")
+            previous = items
         if envelope:
             if not isinstance(body, dict) or not isinstance(body.get("items"), list):
                 raise CoperniqError(
                     "Coperniq answered a paged list without the {items, has_more} envelope.",
                 )
-            items = body["items"]
             yield from items
             # An empty page ends the walk even if has_more lies, so a bad server cannot loop us.
             if not body.get("has_more") or not items:

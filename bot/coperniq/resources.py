@@ -99,7 +99,11 @@ class Resource:
         envelope: bool = False,
     ) -> Iterator[dict[str, Any]]:
         return paginate(
-            lambda p: self._get(path, p), params, page_size=page_size, envelope=envelope
+            lambda p: self._get(path, p),
+            params,
+            page_size=page_size,
+            envelope=envelope,
+            path=path,
         )
 
 

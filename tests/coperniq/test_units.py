@@ -160,6 +160,34 @@ def test_envelope_lists_end_on_has_more_and_survive_a_lying_server() -> None:
     assert list(paginate(fetch, page_size=5, envelope=True)) == []
 
 
+@pytest.mark.parametrize("envelope", [False, True])
+def test_a_listing_whose_pages_repeat_stops_at_the_repeat_naming_the_path(envelope: bool) -> None:
+    # Prism's example data: every page is the same page, and has_more stays true.
+    calls: list[dict] = []
+    page = [{"id": 0, "uid": "INV-1"}] * 5
+
+    def fetch(params: dict) -> object:
+        calls.append(params)
+        return {"items": page, "has_more": True} if envelope else page
+
+    with pytest.raises(CoperniqError) as info:
+        list(paginate(fetch, page_size=5, envelope=envelope, path="/invoices"))
+    assert len(calls) == 2
+    assert "/invoices" in str(info.value) and "repeats page 1" in str(info.value)
+
+
+def test_a_listing_past_any_real_account_size_stops() -> None:
+    calls: list[dict] = []
+
+    def fetch(params: dict) -> dict:
+        calls.append(params)
+        return {"items": [{"id": params["page"]}], "has_more": True}
+
+    with pytest.raises(CoperniqError) as info:
+        list(paginate(fetch, page_size=1, envelope=True, path="/invoices", max_pages=30))
+    assert len(calls) == 30 and "/invoices" in str(info.value)
+
+
 def test_page_size_is_checked() -> None:
     for bad in (0, 101, -1, True, 5.0):
         with pytest.raises(ValueError):
