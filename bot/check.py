@@ -1,4 +1,7 @@
-"""`coperniq-bot check`: configuration, Slack and Coperniq, one OK/FAIL line each."""
+"""`coperniq-bot check`: configuration, Slack and Coperniq, one OK/FAIL line each.
+
+`--deep` adds read-only probes of what the bot assumes about the Coperniq API (bot.deepcheck).
+"""
 
 from __future__ import annotations
 
@@ -68,17 +71,22 @@ def check_coperniq(settings: Settings) -> tuple[bool, str]:
 def run_checks(
     settings_loader: Callable[[], Settings] = lambda: load_settings(required=CHECK_NEEDS),
     out: TextIO = sys.stdout,
+    *,
+    deep: bool = False,
 ) -> int:
-    """Print one line per check; 0 when all pass, 2 on configuration errors, 1 otherwise."""
+    """Print one line per check; 0 when none fails, 2 on configuration errors, 1 otherwise."""
     try:
         settings = settings_loader()
     except ConfigError as exc:
         print("FAIL configuration: " + "; ".join(exc.problems), file=out)
         print("SKIP Slack: fix the configuration first", file=out)
         print("SKIP Coperniq: fix the configuration first", file=out)
+        if deep:
+            print("SKIP deep probes: fix the configuration first", file=out)
         return 2
     print("OK   configuration", file=out)
     ok = True
+    passed_by_name: dict[str, bool] = {}
     for name, check in (("Slack", check_slack), ("Coperniq", check_coperniq)):
         try:
             passed, why = check(settings)
@@ -86,9 +94,16 @@ def run_checks(
             logger.exception("%s check crashed", name)
             passed, why = False, "the check itself failed; see the log above"
         print(f"{'OK  ' if passed else 'FAIL'} {name}: {why}", file=out)
+        passed_by_name[name] = passed
         ok = ok and passed
+    if deep:
+        from bot.deepcheck import run_probes
+
+        for finding in run_probes(settings, coperniq_ok=passed_by_name["Coperniq"]):
+            print(finding.line(), file=out)
+            ok = ok and finding.status != "FAIL"
     return 0 if ok else 1
 
 
 def main(args: argparse.Namespace) -> int:
-    return run_checks()
+    return run_checks(deep=bool(getattr(args, "deep", False)))

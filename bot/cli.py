@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "check", help="check configuration, Slack and Coperniq; one OK/FAIL line each"
     )
+    s.add_argument(
+        "--deep",
+        action="store_true",
+        help="also probe, read-only (at most 10 Coperniq calls), what the bot assumes about the "
+        "Coperniq API; one OK/WARN/FAIL line each",
+    )
     s.set_defaults(target="bot.check:main")
 
     s = sub.add_parser("manifest", help="print the Slack app manifest")
