@@ -220,7 +220,8 @@ def write_once(
             outcome = "found_after_unknown_outcome" if record else "created_after_lookup"
         if record is None:
             record = create()
-        if not isinstance(record, dict) or (require_id and not record.get("id")):
+        # `is None`: 0 is an id (a record numbered 0 was taken for a failure and re-created).
+        if not isinstance(record, dict) or (require_id and record.get("id") is None):
             raise ValueError(f"Coperniq's answer to {what} is not a record with an id")
     except CoperniqError as exc:
         mark(db, key, UNKNOWN if exc.outcome_unknown else FAILED, detail={"error": repr(exc)})

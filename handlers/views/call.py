@@ -47,6 +47,7 @@ from handlers.views.common import (
     post_result,
     tell,
     update_view,
+    why_unsure,
 )
 
 if TYPE_CHECKING:
@@ -270,8 +271,8 @@ def _show_failure(
     banner = "The call was not logged. " + (exc.user_message if exc else "")
     if exc is None or exc.outcome_unknown:
         banner = (
-            "Coperniq did not answer in time, so the call may or may not be logged. Press Log call "
-            "again: I will check Coperniq first and not log it twice."
+            f"{why_unsure(exc)}, so the call may or may not be logged. Press Log call again: "
+            "I will check Coperniq first and not log it twice."
         )
     form = build_call_modal(
         meta, now=utcnow(), values=data, record_option=selected_option(view, Block.CALL_RECORD)

@@ -11,14 +11,19 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import slack_text
-from bot.coperniq.errors import NotFound
+from bot.coperniq.errors import (
+    ConnectionFailed,
+    CoperniqError,
+    NotFound,
+    ServerError,
+    Timeout,
+)
 from bot.refs import typed_number
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.coperniq import CoperniqClient
-    from bot.coperniq.errors import CoperniqError
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +156,17 @@ def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
         except NotFound:
             return None
     return matches[0] if len(matches) == 1 else None
+
+
+def why_unsure(exc: CoperniqError | None) -> str:
+    """Why a write's outcome is unknown, as the start of a sentence a dispatcher understands."""
+    if isinstance(exc, Timeout):
+        return "Coperniq did not answer in time"
+    if isinstance(exc, ConnectionFailed):
+        return "The connection to Coperniq dropped"
+    if isinstance(exc, ServerError):
+        return "Coperniq had a problem while saving"
+    return "I could not read Coperniq's answer"
 
 
 def no_single_project(text: str | None) -> str:

@@ -43,6 +43,7 @@ from handlers.views.common import (
     post_result,
     tell,
     update_view,
+    why_unsure,
 )
 
 if TYPE_CHECKING:
@@ -223,8 +224,8 @@ def _show_failure(
     banner = "The request was not created. " + (exc.user_message if exc else "")
     if exc is None or exc.outcome_unknown:
         banner = (
-            "Coperniq did not answer in time, so the request may or may not exist. Press Create "
-            "again: I will check Coperniq first and not make a second one."
+            f"{why_unsure(exc)}, so the request may or may not exist. Press Create again: "
+            "I will check Coperniq first and not make a second one."
         )
     trades = [o["value"] for o in input_options(view, Block.REQUEST_TRADES)] or list(DEFAULT_TRADES)
     form = build_request_modal(

@@ -226,3 +226,29 @@ def test_a_one_character_search_costs_no_coperniq_call(slack):
     )
     assert reply.json() == {"options": []}
     assert len(slack.sandbox.requests) == before
+
+
+def test_a_plain_500_says_coperniq_had_a_problem_not_that_it_was_slow(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    slack.sandbox.inject(
+        path=f"/projects/{project['id']}/calls", method="POST", status=500, times=2
+    )
+    before = len(slack.fake_slack.calls_to("views.update"))
+    submit(slack, view, CALL)
+    slack.wait_for("views.update", before + 1, timeout=10)
+    shown = str(slack.fake_slack.calls_to("views.update")[-1]["view"]["blocks"])
+    assert "had a problem while saving" in shown and "may or may not" in shown
+    assert "in time" not in shown
+
+
+def test_a_call_coperniq_numbers_0_is_logged_once_not_taken_for_a_failure(slack):
+    project = _project(slack)
+    view = open_modal(slack, f"call {project['number']}", updates=1)
+    path = f"/projects/{project['id']}/calls"
+    answer = {"id": 0, "projectId": project["id"], "reason": "SERVICE", "disposition": "RESOLVED"}
+    slack.sandbox.inject(path=path, method="POST", status=201, body=answer, times=1)
+    submit(slack, view, CALL)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    assert [r["state"] for r in slack.store.db.query("select state from submissions")] == ["done"]
+    assert len(writes(slack, "POST", path)) == 1
