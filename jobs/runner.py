@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from jobs import common
 from jobs.common import RunResult
+from jobs.slackpost import slack_failure
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -199,9 +200,14 @@ def _post(
         keep()
         try:
             ts = poster.post(channel, text, blocks, thread_ts=main_ts)
-        except Exception:
+        except Exception as exc:
             # Nothing is recorded for these items, so the next run announces them again.
-            log.exception("%s: posting a %s message failed", job, model["kind"])
+            if isinstance(exc, SlackApiError):  # Slack said no: one line, not a traceback
+                log.warning(
+                    "%s: Slack refused a %s message: %s", job, model["kind"], slack_failure(exc)
+                )
+            else:
+                log.exception("%s: posting a %s message failed", job, model["kind"])
             result.failed += (
                 len(keys) if model["kind"] == "thread" else sum(len(m["items"]) for m in models)
             )
@@ -320,9 +326,18 @@ def _resolve(
                 for key in group:
                     common.record_resolved(db, job, key, now)
             result.resolved += len(group)
-        except Exception:
+        except Exception as exc:
             # The alerts stay open, so the next run tries the update again.
-            log.exception(
-                "%s: showing %d resolved item(s) in message %s failed", job, len(group), ts
-            )
+            if isinstance(exc, SlackApiError):
+                log.warning(
+                    "%s: Slack refused showing %d resolved item(s) in message %s: %s",
+                    job,
+                    len(group),
+                    ts,
+                    slack_failure(exc),
+                )
+            else:
+                log.exception(
+                    "%s: showing %d resolved item(s) in message %s failed", job, len(group), ts
+                )
             result.failed += len(group)

@@ -38,6 +38,17 @@ def retry_after_seconds(exc: SlackApiError, default: float = 1.0) -> float | Non
         return default
 
 
+def slack_failure(exc: SlackApiError) -> str:
+    """Slack's error code and HTTP status of a failed call, for one log line."""
+    response = exc.response
+    try:
+        error = response.get("error") if response is not None else None
+    except ValueError:  # a binary answer (an HTML error page read as bytes)
+        error = None
+    status = getattr(response, "status_code", None)
+    return f"{error or 'no error code'} (HTTP {status})"
+
+
 class SlackPoster:
     """chat.postMessage / chat.update, paced per channel, patient with rate limits."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -106,6 +107,17 @@ def test_a_slack_failure_records_nothing_and_the_next_run_retries(env: Env) -> N
     retried = run_invoices(env)
     assert retried.posted > 0 and retried.failed == 0
     assert len(open_alerts(env, "overdue-invoices")) == retried.posted
+
+
+def test_a_slack_500_during_a_digest_is_one_log_line_not_a_traceback(env: Env, caplog) -> None:
+    env.fs.fail("chat.postMessage", "internal_error", times=1, status=500)
+    with caplog.at_level(logging.WARNING):
+        failed = run_invoices(env)
+    assert failed.posted == 0 and failed.failed > 0
+    refused = [r for r in caplog.records if "Slack refused" in r.getMessage()]
+    assert len(refused) == 1 and "internal_error (HTTP 500)" in refused[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
+    assert run_invoices(env).posted > 0  # and the next run posts it
 
 
 def test_ratelimited_posts_wait_retry_after_and_succeed(env: Env) -> None:
