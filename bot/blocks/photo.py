@@ -45,13 +45,18 @@ def is_image_file(file: Mapping[str, Any]) -> bool:
     )
 
 
+def file_size(file: Mapping[str, Any]) -> int:
+    """A Slack file object's size in bytes; 0 when absent or not a whole number."""
+    return parse_id(file.get("size"), minimum=0) or 0
+
+
 def file_refs(files: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
     """Compact [id, name, size] for each photo among Slack file objects (what metadata carries)."""
     return [
         [
             f["id"],
             truncate(str(f.get("name") or f.get("title") or f["id"]), 40),
-            int(f.get("size") or 0),
+            file_size(f),
         ]
         for f in files
         if f.get("id") and is_image_file(f)
@@ -112,7 +117,7 @@ def build_photo_modal(
     loading: str | None = None,
 ) -> dict[str, Any]:
     """The photo modal at each step; what is already chosen is shown again as initial options."""
-    preselected = meta.get("f") or []
+    preselected = clean_refs(meta.get("f"))
     blocks: list[dict[str, Any]] = []
     if notice:
         blocks.append(section(notice))
@@ -250,16 +255,16 @@ def validate_photo(data: Mapping[str, Any], meta: Mapping[str, Any]) -> dict[str
             "This list shows another form's fields. Choose the form again to see its fields."
         )
     uploaded = list(data.get("files") or [])
-    preselected = [{"id": i, "name": n, "size": s} for i, n, s in meta.get("f") or []]
+    preselected = [{"id": i, "name": n, "size": s} for i, n, s in clean_refs(meta.get("f"))]
     every = preselected + uploaded
     problems: list[str] = []
     if not every:
         problems.append("Add at least one photo.")
     elif len(every) > MAX_FILES:
         problems.append(f"At most {MAX_FILES} photos at a time; you chose {len(every)}.")
-    too_big = [f for f in every if int(f.get("size") or 0) > MAX_UPLOAD_BYTES]
+    too_big = [f for f in every if file_size(f) > MAX_UPLOAD_BYTES]
     if too_big:
-        names = ", ".join(f"{f.get('name')} ({human_size(int(f['size']))})" for f in too_big)
+        names = ", ".join(f"{f.get('name')} ({human_size(file_size(f))})" for f in too_big)
         problems.append(f"Coperniq accepts files up to {MAX_UPLOAD_LABEL}; too large: {names}.")
     not_images = [f for f in uploaded if not is_image_file(f)]
     if not_images:
@@ -364,9 +369,29 @@ def refs_from_button(value: str | None) -> list[list[Any]]:
         refs = json.loads(value or "[]")
     except ValueError:
         return []
-    return [r for r in refs if isinstance(r, list) and len(r) == 3 and isinstance(r[0], str)][
-        :MAX_FILES
-    ]
+    return clean_refs(refs)
+
+
+def clean_refs(refs: object) -> list[list[Any]]:
+    """The well-formed [id, name, size] entries of a button value or `private_metadata`'s "f".
+
+    Both come back from Slack: a forged or mangled entry is dropped here, not met later as a
+    crash in the middle of an upload.
+    """
+    if not isinstance(refs, list):
+        return []
+    return [
+        r
+        for r in refs
+        if isinstance(r, list)
+        and len(r) == 3
+        and isinstance(r[0], str)
+        and r[0]
+        and isinstance(r[1], str)
+        and isinstance(r[2], int)
+        and not isinstance(r[2], bool)
+        and r[2] >= 0
+    ][:MAX_FILES]
 
 
 def photo_working_modal(count: int) -> dict[str, Any]:

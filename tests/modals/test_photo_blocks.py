@@ -237,3 +237,14 @@ def test_blank_form_and_field_names_still_make_options_slack_accepts():
         for o in b["element"].get("options") or []
     ]
     assert texts and all(t.strip() for t in texts)
+
+
+def test_forged_photo_references_are_dropped_not_met_as_a_crash():
+    good = ["F1", "roof.jpg", 1200]
+    forged = [["F2", "x.jpg", "²"], ["F3", None, 5], [7, "y.jpg", 5], ["F4", "z.jpg"], "F5", good]
+    assert refs_from_button('[["F1", "roof.jpg", 1200], ["F2", "x.jpg", true]]') == [good]
+    meta = {"c": "C1", "f": forged}
+    check_view(build_photo_modal(meta))
+    data = parse_photo(fill(_full_view(), {}))
+    data["files"] = [{"id": "F9", "name": "odd.jpg", "size": "²", "mimetype": "image/jpeg"}]
+    assert validate_photo(data, meta) == {}
