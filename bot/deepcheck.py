@@ -26,7 +26,7 @@ from bot.coperniq.errors import (
     Timeout,
 )
 from bot.links import record_url
-from jobs.form_sla import _threshold, at_risk, current_phase, form_in_phase
+from jobs.form_sla import at_risk, current_phase, form_in_phase, sla_threshold
 from jobs.overdue_invoices import due_date
 
 if TYPE_CHECKING:
@@ -218,7 +218,7 @@ def judge_projects(projects: Sequence[Any]) -> Finding:
             "those projects never alert; " + SEND_OUTPUT,
         )
     with_sla = sum(
-        1 for ph in phased if _threshold(ph.get("yellowSla")) or _threshold(ph.get("redSla"))
+        1 for ph in phased if sla_threshold(ph.get("yellowSla")) or sla_threshold(ph.get("redSla"))
     )
     kinds = sum(1 for p in projects if isinstance(p, Mapping) and p.get("phase"))
     seen = (

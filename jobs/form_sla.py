@@ -57,7 +57,7 @@ def current_phase(project: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return project.get("phase") or project.get("stage") or None
 
 
-def _threshold(value: Any) -> int | None:
+def sla_threshold(value: Any) -> int | None:
     # An unset SLA comes as null (or 0 from an unconfigured template): no alert at that level.
     return int(value) if isinstance(value, int | float) and value > 0 else None
 
@@ -69,7 +69,7 @@ def sla_level(phase: Mapping[str, Any] | None) -> str | None:
     days = phase.get("timeInStageDays")
     if not isinstance(days, int | float):
         return None
-    red, yellow = _threshold(phase.get("redSla")), _threshold(phase.get("yellowSla"))
+    red, yellow = sla_threshold(phase.get("redSla")), sla_threshold(phase.get("yellowSla"))
     if red is not None and days >= red:
         return "red"
     if yellow is not None and days >= yellow:
@@ -171,8 +171,8 @@ def _form_alert(
         project_title=project.get("title") or "(untitled)",
         phase=ph.get("name") or "(unnamed phase)",
         days=int(ph.get("timeInStageDays") or 0),
-        yellow_sla=_threshold(ph.get("yellowSla")),
-        red_sla=_threshold(ph.get("redSla")),
+        yellow_sla=sla_threshold(ph.get("yellowSla")),
+        red_sla=sla_threshold(ph.get("redSla")),
         form_id=int(form["id"]),
         form_name=form.get("name") or f"form {form['id']}",
         assignee=_person(form.get("assignee")),

@@ -162,12 +162,8 @@ def test_a_refused_key_stops_the_probes_after_one_request(coperniq_sandbox, tmp_
 # --- rate-limit headers ------------------------------------------------------------------------
 
 
-def test_missing_rate_limit_headers_warn(coperniq_sandbox, tmp_path, monkeypatch) -> None:
-    send = coperniq_sandbox._send
-    # The sandbox always sends the headers; this one answers without them.
-    monkeypatch.setattr(
-        coperniq_sandbox, "_send", lambda h, resp, **kw: send(h, resp, **{**kw, "rate": False})
-    )
+def test_missing_rate_limit_headers_warn(coperniq_sandbox, tmp_path) -> None:
+    coperniq_sandbox.rate_limit_headers = False
     found = _probe(coperniq_sandbox, tmp_path)
     rate = found[RATE_LIMITS]
     assert rate.status == "WARN"

@@ -220,6 +220,9 @@ class CoperniqSandbox:
         self._origin = "http://127.0.0.1:0"
         self.api = CoperniqAPI(self.db, today=today, origin=lambda: self._origin)
         self.faults = FaultTable()
+        # The spec documents no X-RateLimit-* header: False answers without them, as an account
+        # whose API does not send them would (check --deep must notice).
+        self.rate_limit_headers = True
         self._requests: list[RecordedRequest] = []
         self._errors: list[str] = []
         self._warnings: list[str] = []
@@ -919,7 +922,7 @@ class CoperniqSandbox:
             if ctype:
                 h.send_header("Content-Type", ctype)
             h.send_header("Content-Length", str(len(payload)))
-            if rate:
+            if rate and self.rate_limit_headers:
                 h.send_header("X-RateLimit-Limit", str(self.budget.limit))
                 h.send_header(
                     "X-RateLimit-Remaining",
