@@ -190,7 +190,9 @@ def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_pat
 
     s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
     deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
-    scheduler.record_last_run(deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC))
+    scheduler.record_last_run(
+        deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC)
+    )
     restart = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
     [job] = scheduler.build_scheduler(deps, now=restart).get_jobs()
     assert job.next_run_time == restart
@@ -216,7 +218,9 @@ def test_a_catch_up_waits_for_the_lease_a_killed_process_left(tmp_path: Path) ->
     s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
     store = Store(tmp_path / "bot.db")
     deps = Deps(settings=s, store=store, coperniq=None, slack=None)  # type: ignore[arg-type]
-    scheduler.record_last_run(deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC))
+    scheduler.record_last_run(
+        deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC)
+    )
     killed = datetime(2026, 11, 23, 8, 2, tzinfo=CHICAGO)
     assert common.acquire_lease(store.db, "overdue-invoices", clock=lambda: killed)
     restart = datetime(2026, 11, 23, 8, 5, tzinfo=CHICAGO)
