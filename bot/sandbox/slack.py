@@ -71,6 +71,7 @@ class _Fault:
     error: str
     times: int | None
     retry_after: float | None
+    status: int = 200  # the HTTP status of the error answer (ratelimited is always 429)
 
 
 @dataclass
@@ -213,10 +214,16 @@ class FakeSlack:
         error: str = "ratelimited",
         times: int | None = 1,
         retry_after: float | None = None,
+        status: int = 200,
     ) -> None:
-        """Answer the next `times` calls (None: all) with `error`; ratelimited is HTTP 429."""
+        """Answer the next `times` calls (None: all) with `error`; ratelimited is HTTP 429.
+
+        `status` sends the error answer with another HTTP status (500: Slack failing outright).
+        """
         with self._lock:
-            self._state.faults.setdefault(method, []).append(_Fault(error, times, retry_after))
+            self._state.faults.setdefault(method, []).append(
+                _Fault(error, times, retry_after, status)
+            )
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -410,7 +417,7 @@ class FakeSlack:
             if fault.error == "ratelimited":
                 retry = fault.retry_after if fault.retry_after is not None else 1
                 return 429, {"Retry-After": str(int(retry))}, {"ok": False, "error": "ratelimited"}
-            return 200, {}, {"ok": False, "error": fault.error}
+            return fault.status, {}, {"ok": False, "error": fault.error}
         try:
             self._check_auth(method, token)
             impl = _METHODS.get(method)

@@ -1,0 +1,37 @@
+"""Every scenario of the fault table ends with nothing lost and nothing written twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.faults.scenarios import SCENARIOS, JobWorld, Scenario
+from tests.slack.harness import SlackHarness
+
+SLACK = [s for s in SCENARIOS if s.kind == "slack"]
+# form_sla lets a CoperniqError from its project listing out of run() (overdue-invoices turns the
+# same failure into a note on the digest): the scheduler logs it and the next run makes up, so
+# nothing is lost, but the run does not end cleanly.
+RAISES_TODAY = {
+    "form-sla-coperniq-500-on-page-2-all-run",
+    "form-sla-coperniq-timeout-on-page-2-all-run",
+}
+JOBS = [s for s in SCENARIOS if s.kind == "job"]
+
+
+@pytest.mark.parametrize("scenario", SLACK, ids=[s.id for s in SLACK])
+def test_a_slack_write_under_a_fault_is_neither_lost_nor_doubled(
+    scenario: Scenario, slack: SlackHarness
+) -> None:
+    out = scenario.play(slack)
+    assert (out.lost, out.duplicates) == (0, 0), out.notes
+
+
+@pytest.mark.parametrize("scenario", JOBS, ids=[s.id for s in JOBS])
+def test_a_digest_under_a_fault_announces_each_item_once(
+    scenario: Scenario, job_world: JobWorld
+) -> None:
+    out = scenario.play(job_world)
+    assert (out.lost, out.duplicates) == (0, 0), out.notes
+    if out.raised and scenario.id in RAISES_TODAY:
+        pytest.xfail("form_sla.run raises when its project listing fails")
+    assert out.raised == 0, out.notes
