@@ -427,7 +427,8 @@ def running_harness(
         api_key=settings.coperniq_api_key, base_url=settings.coperniq_base_url, store=store
     )
     deps = build_deps(settings, store=store, coperniq=coperniq)
-    app = create_app(deps, listener_threads=listener_threads)
+    # As serve does: the guard in front of Bolt checks signatures (bot.httpguard).
+    app = create_app(deps, listener_threads=listener_threads, request_verification_enabled=False)
     server = make_wsgi_server(
         app, "127.0.0.1", 0, threads=http_threads, signing_secret=settings.slack_signing_secret
     ).start()

@@ -131,3 +131,10 @@ def test_without_a_response_url_the_answer_is_an_ephemeral_in_the_channel(
     sent = bare_slack.wait_for("chat.postEphemeral")[0]
     assert (sent["channel"], sent["user"]) == ("C0CHANNEL", "U0USER")
     assert sent["text"] == message["text"]
+
+
+def test_a_command_with_the_word_payload_in_it_is_still_answered(slack: SlackHarness) -> None:
+    # Bolt reads any form body holding the letters "payload" as an interactivity payload.
+    answer = _answer(slack, slack.command("find payload box"))
+    assert "payload box" in answer["text"]
+    assert [r.query["q"] for r in _searches(slack)] == ["payload box"] * 3
