@@ -18,6 +18,7 @@ from bot.blocks.common import (
 from bot.blocks.photo import (
     MAX_UPLOAD_BYTES,
     build_photo_modal,
+    clean_refs,
     file_fields,
     open_forms,
     parse_photo,
@@ -30,6 +31,7 @@ from bot.blocks.photo import (
 from bot.coperniq.errors import CoperniqError, NotFound
 from bot.ids import Block
 from bot.links import record_url
+from bot.refs import NotARecordNumber, parse_id, parse_ref
 from bot.slackfiles import SlackFileError, download
 from bot.store import audit
 from handlers.views.common import (
@@ -88,8 +90,8 @@ def open_photo_modal(
         return
     coperniq = interactive(context)
     try:
-        if project and project.startswith("project:") and project[8:].isdigit():
-            record = coperniq.projects.get(int(project[8:]))
+        if ref := parse_ref(project, ("project",)):
+            record = coperniq.projects.get(ref[1])
         else:
             record = find_project(coperniq, project_text or "")
         if record is None:
@@ -99,7 +101,7 @@ def open_photo_modal(
             view = build_photo_modal(
                 meta, project_option=option, forms=forms_for(coperniq, record["id"])
             )
-    except CoperniqError as exc:
+    except (CoperniqError, NotARecordNumber) as exc:
         log.warning("Project lookup for the photo modal failed: %r", exc)
         view = build_photo_modal(meta, notice=f":warning: {exc.user_message}")
     update_view(client, opened["id"], view, opened.get("hash"))
@@ -121,6 +123,16 @@ def project_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: A
     option = _chosen(body) or selected_option(view, Block.PHOTO_PROJECT)
     if option is None:
         return
+    ref = parse_ref(option.get("value"), ("project",))
+    if ref is None:
+        # Not a value the bot's own list offers: ask again, and ask Coperniq nothing.
+        update_view(
+            client,
+            view["id"],
+            build_photo_modal(meta, notice=":warning: Choose the project from the list again."),
+            view.get("hash"),
+        )
+        return
     loading = update_view(
         client,
         view["id"],
@@ -129,7 +141,7 @@ def project_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: A
     )
     if loading is None:
         return
-    project_id = int(option["value"].split(":", 1)[1])
+    project_id = ref[1]
     try:
         new = build_photo_modal(
             meta, project_option=option, forms=forms_for(interactive(context), project_id)
@@ -147,12 +159,13 @@ def form_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: Any)
     meta = decode_metadata(view)
     option = selected_option(view, Block.PHOTO_PROJECT)
     picked = (_chosen(body) or {}).get("value", "")
-    form_value = int(picked) if picked.isdigit() else parse_photo(view)["form_id"]
+    form_value = parse_id(picked) or parse_photo(view)["form_id"]
     if option is None or form_value is None:
         return
     forms = [
-        {"id": int(o["value"]), "name": o["text"]["text"]}
+        {"id": form_id, "name": o["text"]["text"]}
         for o in input_options(view, Block.PHOTO_FORM)
+        if (form_id := parse_id(o.get("value"))) is not None
     ]
     try:
         fields = file_fields(interactive(context).forms.get(form_value))
@@ -170,7 +183,7 @@ def form_chosen(ack: Any, body: dict[str, Any], client: WebClient, context: Any)
 def _slack_files(client: WebClient, data: dict[str, Any], meta: dict[str, Any]) -> list[dict]:
     """Every chosen file as a Slack file object (files chosen before the modal: via files.info)."""
     out: list[dict[str, Any]] = []
-    for file_id, name, size in meta.get("f") or []:
+    for file_id, name, size in clean_refs(meta.get("f")):
         out.append({"id": file_id, "name": name, "size": size})
     out += [dict(f) for f in data["files"]]
     return out
