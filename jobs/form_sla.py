@@ -27,7 +27,13 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from bot.coperniq.errors import BudgetExceeded, CoperniqError
+from bot.coperniq.errors import (
+    BudgetExceeded,
+    ConnectionFailed,
+    RateLimited,
+    ServerError,
+    Timeout,
+)
 from bot.store import iso, kv_get, kv_set
 from jobs import common
 from jobs.common import RunResult, mrkdwn_escape
@@ -457,16 +463,18 @@ def _collect(
                 f"Only {len(projects)} project(s) could be listed",
             )
         )
-    except CoperniqError as exc:
-        # Coperniq down or refusing after the client's retries: nothing can be decided from part
-        # of a listing (a project not read is neither late nor back on time), so this run posts
-        # and resolves nothing, and the next tick reads the list again.
+    except (ServerError, Timeout, ConnectionFailed, RateLimited) as exc:
+        # Coperniq down or busy after the client's retries: nothing can be decided from part of
+        # a listing (a project not read is neither late nor back on time), so this run posts and
+        # resolves nothing and counts as failed; the next tick reads the list again. A refused
+        # key or permission is no passing trouble: that still ends the run with the error.
         why = f"it answered HTTP {exc.status}" if exc.status else "it did not answer"
         notes.append(
             f"Projects could not be listed from Coperniq after {len(projects)} ({why}); "
             "SLAs are checked again next run."
         )
         log.warning("%s: %s", JOB_ID, notes[-1])
+        result.failed += 1
         return nothing
     if listing_complete:
         kv_set(db, "form-sla.projects_listed", str(len(projects)), now)
