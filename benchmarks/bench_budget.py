@@ -32,11 +32,11 @@ from slack_sdk import WebClient  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
 from bot.coperniq import CoperniqClient  # noqa: E402
 from bot.deps import build_deps  # noqa: E402
-from bot.sandbox.coperniq import CoperniqSandbox  # noqa: E402
-from bot.sandbox.slack import FakeSlack  # noqa: E402
 from bot.store import Store  # noqa: E402
 from jobs import form_sla, overdue_invoices  # noqa: E402
 from jobs.slackpost import SlackPoster  # noqa: E402
+from sandbox.coperniq import CoperniqSandbox  # noqa: E402
+from sandbox.slack import FakeSlack  # noqa: E402
 
 PROJECTS = 2000
 INVOICES = 10000

@@ -26,8 +26,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bot.sandbox.coperniq import CoperniqSandbox  # noqa: E402
-from bot.sandbox.slack import FakeSlack  # noqa: E402
+from sandbox.coperniq import CoperniqSandbox  # noqa: E402
+from sandbox.slack import FakeSlack  # noqa: E402
 from tests.conftest import SANDBOX_KEY  # noqa: E402
 from tests.faults.scenarios import (  # noqa: E402
     JOB_PROJECTS,

@@ -44,8 +44,8 @@ REPO = Path(__file__).resolve().parent.parent
 # Run as a script from the repository root or anywhere: make the repo importable.
 sys.path.insert(0, str(REPO))
 
-from bot.sandbox.coperniq import CoperniqSandbox  # noqa: E402
-from bot.sandbox.slack import FakeSlack  # noqa: E402
+from sandbox.coperniq import CoperniqSandbox  # noqa: E402
+from sandbox.slack import FakeSlack  # noqa: E402
 from tests.slack.harness import (  # noqa: E402
     SIGNING_SECRET,
     SlackHarness,

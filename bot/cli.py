@@ -70,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--invoices", type=int, default=None, help="seeded invoices")
     c.add_argument("--seed", type=int, default=388)
     c.add_argument("--api-key", default="sandbox-key", help="the key the sandbox accepts")
-    c.set_defaults(target="bot.sandbox.coperniq.cli:main")
+    c.set_defaults(target="sandbox.coperniq.cli:main")
 
     s = sub.add_parser(
         "demo", help="run the bot's jobs on the built-in sandbox, no credentials needed"

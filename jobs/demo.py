@@ -36,9 +36,9 @@ def main(args: argparse.Namespace | None = None) -> int:
         logging.getLogger("jobs").setLevel(logging.WARNING)
     from bot.coperniq import CoperniqClient
     from bot.deps import build_deps
-    from bot.sandbox.coperniq import CoperniqSandbox
     from bot.store import Store
     from jobs import form_sla, overdue_invoices
+    from sandbox.coperniq import CoperniqSandbox
 
     with tempfile.TemporaryDirectory(prefix="coperniq-bot-demo-") as tmp:
         sandbox = CoperniqSandbox(api_key=DEMO_KEY)

@@ -22,7 +22,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def coperniq_sandbox() -> Iterator[object]:
     """A seeded Coperniq sandbox on loopback checking each request and response against the spec."""
-    from bot.sandbox.coperniq import CoperniqSandbox
+    from sandbox.coperniq import CoperniqSandbox
 
     sb = CoperniqSandbox(api_key=SANDBOX_KEY, projects=60, validate=True)
     sb.start()
@@ -36,7 +36,7 @@ def coperniq_sandbox() -> Iterator[object]:
 @pytest.fixture
 def fake_slack() -> Iterator[object]:
     """A recording fake of Slack's Web API on 127.0.0.1."""
-    from bot.sandbox.slack import FakeSlack
+    from sandbox.slack import FakeSlack
 
     fs = FakeSlack()
     fs.start()

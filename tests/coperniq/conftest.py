@@ -54,7 +54,7 @@ def clock() -> Clock:
 def sb(request: pytest.FixtureRequest) -> Any:
     """The shared validating sandbox (skips while the sandbox package is not in the tree)."""
     try:
-        from bot.sandbox.coperniq import CoperniqSandbox  # noqa: F401
+        from sandbox.coperniq import CoperniqSandbox  # noqa: F401
     except ImportError:
         pytest.skip("the Coperniq sandbox has not landed yet")
     return request.getfixturevalue("coperniq_sandbox")

@@ -469,7 +469,7 @@ def test_a_per_second_rate_header_does_not_count_as_the_daily_budget(
 ) -> None:
     # A server whose X-RateLimit-Limit is 100 describes the 100/s window, not the day: its
     # Remaining must not make the bot think only ~99 calls are left today.
-    from bot.sandbox.coperniq import CoperniqSandbox
+    from sandbox.coperniq import CoperniqSandbox
 
     with CoperniqSandbox(api_key=SANDBOX_KEY, projects=3, daily_budget=100) as small:
         c = CoperniqClient(SANDBOX_KEY, small.base_url, store=store, sleep=sleeper, clock=clock)

@@ -23,7 +23,7 @@ def slack(fake_slack: Any, coperniq_sandbox: Any, tmp_path: Path) -> Iterator[Sl
 @pytest.fixture
 def job_world(fake_slack: Any, tmp_path: Path) -> Iterator[JobWorld]:
     """A sandbox seeded for a fixed day (the runs get a fixed `now`), checked against the spec."""
-    from bot.sandbox.coperniq import CoperniqSandbox
+    from sandbox.coperniq import CoperniqSandbox
 
     sb = CoperniqSandbox(
         api_key=SANDBOX_KEY, projects=JOB_PROJECTS, today=JOB_TODAY, validate=True

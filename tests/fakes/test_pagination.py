@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from tests.sandbox.conftest import KEY, TODAY, client_for
+from sandbox.coperniq import CoperniqSandbox
+from tests.fakes.conftest import KEY, TODAY, client_for
 
 
 @pytest.fixture(scope="module")

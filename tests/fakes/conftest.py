@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.coperniq import CoperniqSandbox
+from sandbox.coperniq import CoperniqSandbox
 
 KEY = "sandbox-test-key"
 TODAY = date(2026, 1, 15)

@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from bot.sandbox.coperniq import seed as seeddata
-from bot.sandbox.coperniq.db import RecordDB
-from bot.sandbox.coperniq.timeutil import iso, parse_iso
+from sandbox.coperniq import seed as seeddata
+from sandbox.coperniq.db import RecordDB
+from sandbox.coperniq.timeutil import iso, parse_iso
 
 MAX_PAGE_SIZE = 100
 # The notes say uploads of about 6 MB are the most that go through (a gateway payload limit): above

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from tests.sandbox.conftest import KEY, TODAY, client_for
+from sandbox.coperniq import CoperniqSandbox
+from tests.fakes.conftest import KEY, TODAY, client_for
 
 
 def test_a_db_file_keeps_data_and_id_sequences_across_restarts(tmp_path: Path) -> None:

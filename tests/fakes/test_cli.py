@@ -61,8 +61,8 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
 def test_cli_reports_a_port_in_use(capsys) -> None:
     import argparse
 
-    from bot.sandbox.coperniq import CoperniqSandbox
-    from bot.sandbox.coperniq.cli import main
+    from sandbox.coperniq import CoperniqSandbox
+    from sandbox.coperniq.cli import main
 
     with CoperniqSandbox(api_key="k", projects=2) as busy:
         port = int(busy.base_url.rsplit(":", 1)[1].split("/")[0])

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from bot.sandbox.coperniq import seed as seeddata
-from bot.sandbox.coperniq.api import ApiError, ApiRequest, ApiResponse, CoperniqAPI
-from bot.sandbox.coperniq.db import RecordDB
-from bot.sandbox.coperniq.faults import Fault, FaultTable
+from sandbox.coperniq import seed as seeddata
+from sandbox.coperniq.api import ApiError, ApiRequest, ApiResponse, CoperniqAPI
+from sandbox.coperniq.db import RecordDB
+from sandbox.coperniq.faults import Fault, FaultTable
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +234,7 @@ class CoperniqSandbox:
         if self.db.is_empty():
             self._seed()
         if validate:
-            from bot.sandbox.coperniq.conformance import get_checker
+            from sandbox.coperniq.conformance import get_checker
 
             self._checker = get_checker()
 

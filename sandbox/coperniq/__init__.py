@@ -16,6 +16,6 @@ users, teams, roles, work_orders, work_order_templates, line_items, catalog_item
 Records read through get/find/all are rendered as the API answers them (detail view).
 """
 
-from bot.sandbox.coperniq.server import CoperniqSandbox, RecordedRequest
+from sandbox.coperniq.server import CoperniqSandbox, RecordedRequest
 
 __all__ = ["CoperniqSandbox", "RecordedRequest"]

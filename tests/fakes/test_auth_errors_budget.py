@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from tests.sandbox.conftest import KEY, TODAY, client_for
+from sandbox.coperniq import CoperniqSandbox
+from tests.fakes.conftest import KEY, TODAY, client_for
 
 
 def test_missing_key_is_401_with_the_error_body(sb: CoperniqSandbox) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 import threading
 
-from bot.sandbox.coperniq.server import CoperniqSandbox
+from sandbox.coperniq.server import CoperniqSandbox
 
 
 def main(args: argparse.Namespace) -> int:

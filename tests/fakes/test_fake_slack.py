@@ -10,7 +10,7 @@ import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.sandbox.slack import FakeSlack
+from sandbox.slack import FakeSlack
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-SPEC_PATH = Path(__file__).resolve().parents[3] / "spec" / "coperniq-openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "coperniq-openapi.yaml"
 SERVER_URL = "https://api.coperniq.io"  # servers[0] is https://api.coperniq.io/v1
 
 # Statuses the API answers (COPERNIQ_NOTES.md, "Errors" and "Limits") that many operations do not
@@ -292,7 +292,7 @@ class ConformanceChecker:
                 continue
             errors.append(f"{where}: request: {_describe(err)}")
         if multipart:
-            from bot.sandbox.coperniq.api import _multipart_file
+            from sandbox.coperniq.api import _multipart_file
 
             if _multipart_file(content_type, body) is None:
                 errors.append(f"{where}: request: multipart body has no `file` part")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from tests.sandbox.conftest import call_body
+from sandbox.coperniq import CoperniqSandbox
+from tests.fakes.conftest import call_body
 
 
 def _project(s: CoperniqSandbox) -> dict:
@@ -82,7 +82,7 @@ def test_calls_create_list_and_validate(checked: CoperniqSandbox, capi: httpx.Cl
 
 
 def test_call_validation_names_the_field(sb: CoperniqSandbox) -> None:
-    from tests.sandbox.conftest import client_for
+    from tests.fakes.conftest import client_for
 
     pid = _project(sb)["id"]
     with client_for(sb) as c:

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from bot.sandbox.coperniq.seed import FORM_STATUSES, INVOICE_STATUSES, TRADES
-from tests.sandbox.conftest import KEY, TODAY
+from sandbox.coperniq import CoperniqSandbox
+from sandbox.coperniq.seed import FORM_STATUSES, INVOICE_STATUSES, TRADES
+from tests.fakes.conftest import KEY, TODAY
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +165,7 @@ def test_people_and_reference_data(big: CoperniqSandbox) -> None:
 DIGEST = """
 import hashlib, json, sys
 from datetime import date
-from bot.sandbox.coperniq import CoperniqSandbox
+from sandbox.coperniq import CoperniqSandbox
 s = CoperniqSandbox(api_key="k", projects=15, today=date(2026, 1, 15))
 data = {c: s.all(c) for c in ("projects", "invoices", "forms", "accounts", "opportunities")}
 print(hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest())

@@ -8,8 +8,8 @@ import threading
 import httpx
 import pytest
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from tests.sandbox.conftest import KEY, TODAY, client_for
+from sandbox.coperniq import CoperniqSandbox
+from tests.fakes.conftest import KEY, TODAY, client_for
 
 
 def test_status_fault_answers_the_status_with_an_error_body(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import httpx
 
-from bot.sandbox.coperniq import CoperniqSandbox
-from bot.sandbox.coperniq.conformance import get_checker
-from tests.sandbox.conftest import KEY, TODAY, call_body, client_for
+from sandbox.coperniq import CoperniqSandbox
+from sandbox.coperniq.conformance import get_checker
+from tests.fakes.conftest import KEY, TODAY, call_body, client_for
 
 
 def _validating() -> CoperniqSandbox:

@@ -11,7 +11,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from bot.sandbox.coperniq.timeutil import at, iso
+from sandbox.coperniq.timeutil import at, iso
 
 COMPANY_DOMAIN = "sunbelt.example.com"
 TRADES = ["Solar", "HVAC", "Electrical", "Roofing", "Battery Storage"]
