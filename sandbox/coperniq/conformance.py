@@ -292,7 +292,7 @@ class ConformanceChecker:
                 continue
             errors.append(f"{where}: request: {_describe(err)}")
         if multipart:
-            from sandbox.coperniq.api import _multipart_file
+            from sandbox.coperniq.api.files import _multipart_file
 
             if _multipart_file(content_type, body) is None:
                 errors.append(f"{where}: request: multipart body has no `file` part")

@@ -1,0 +1,243 @@
+"""Direct access to the sandbox's records for tests: read, find, put, and staged state changes."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+from sandbox.coperniq import seed as seeddata
+from sandbox.coperniq.http import ALIASES
+
+
+class DataMixin:
+    """Reads and writes records without HTTP (nothing is counted or recorded)."""
+
+    @staticmethod
+    def _coll(collection: str) -> str:
+        return ALIASES.get(collection, collection)
+
+    def get(self, collection: str, rec_id: int) -> dict[str, Any] | None:
+        """A record as GET on it would answer (detail view), or None."""
+        coll = self._coll(collection)
+        rec = self.db.get(coll, int(rec_id))
+        return (
+            self.api.render(coll, rec, detail=True, query={"include_contacts": "true"})
+            if rec
+            else None
+        )
+
+    def raw(self, collection: str, rec_id: int) -> dict[str, Any] | None:
+        """A record as stored, internal `_` keys included."""
+        return self.db.get(self._coll(collection), int(rec_id))
+
+    def all(self, collection: str) -> list[dict[str, Any]]:
+        """Every record of a collection, rendered, ordered by id."""
+        coll = self._coll(collection)
+        return [
+            self.api.render(coll, r, detail=True, query={"include_contacts": "true"})
+            for r in self.db.all(coll)
+        ]
+
+    def find(self, collection: str, **match: Any) -> list[dict[str, Any]]:
+        """Rendered records whose fields equal the values (`phase__slaStatus="VIOLATED"` nests)."""
+        coll = self._coll(collection)
+
+        def matches(rec: dict[str, Any], keys: list[str]) -> bool:
+            for key in keys:
+                cur: Any = rec
+                for part in key.split("__"):
+                    cur = cur.get(part) if isinstance(cur, dict) else None
+                if cur != match[key]:
+                    return False
+            return True
+
+        # Plain stored fields are compared before rendering (benchmarks call find in loops over
+        # thousands of records); computed or rewritten fields only on the rendered record.
+        computed = {
+            "phase",
+            "stage",
+            "phaseInstances",
+            "title",
+            "contacts",
+            "id",
+            "downloadUrl",
+            "formLayouts",
+            "fields",
+            "createdBy",
+            "createdByUser",
+        }
+        plain = [k for k in match if k.split("__")[0] not in computed]
+        out = []
+        for raw in self.db.all(coll):
+            if plain and not matches(raw, plain):
+                continue
+            rec = self.api.render(coll, raw, detail=True, query={"include_contacts": "true"})
+            if matches(rec, list(match)):
+                out.append(rec)
+        return out
+
+    def put(self, collection: str, record: dict[str, Any]) -> dict[str, Any]:
+        """Insert or replace a record directly (no id: one is assigned); returns it rendered."""
+        coll = self._coll(collection)
+        rec = copy.deepcopy(record)
+        with self.api._lock:
+            if "id" not in rec:
+                rec["id"] = max(self.db.max_id(coll) + 1, 1)
+            old = self.db.get(coll, int(rec["id"])) or {}
+            for key, value in old.items():
+                if key.startswith("_") and key not in rec:
+                    rec[key] = value
+            now = self.api.now_iso()
+            rec.setdefault("createdAt", old.get("createdAt", now))
+            rec.setdefault("updatedAt", now)
+            self._link_parent(coll, rec)
+            if coll == "projects":
+                cur = rec.get("phase") or rec.get("stage")
+                if isinstance(cur, dict) and cur.get("timeInStageDays") is not None:
+                    start = self.api.today() - timedelta(days=int(cur["timeInStageDays"]))
+                    rec["_phaseStartedAt"] = start.isoformat()
+                for key in ("phase", "stage"):
+                    if isinstance(rec.get(key), dict):
+                        rec[key].pop("timeInStageDays", None)
+                        rec[key].pop("slaStatus", None)
+                if "phaseInstances" in rec:
+                    rec["_phaseInstances"] = rec.pop("phaseInstances")
+            self.db.put(coll, rec)
+        return self.get(coll, rec["id"]) or rec
+
+    @staticmethod
+    def _link_parent(coll: str, rec: dict[str, Any]) -> None:
+        if "_parentType" in rec:
+            return
+        if coll in ("forms", "line_items") and rec.get("projectId"):
+            rec["_parentType"], rec["_parentId"] = "project", int(rec["projectId"])
+        elif coll == "invoices" and isinstance(rec.get("record"), dict):
+            rec["_parentType"], rec["_parentId"] = "project", int(rec["record"]["id"])
+            if isinstance(rec.get("account"), dict):
+                rec["_accountId"] = rec["account"]["id"]
+        elif coll == "work_orders" and isinstance(rec.get("project"), dict):
+            rec["_parentType"], rec["_parentId"] = "project", int(rec["project"]["id"])
+
+    def update(self, collection: str, rec_id: int, **fields: Any) -> dict[str, Any]:
+        """Change fields of a stored record and bump updatedAt, like an edit in Coperniq would."""
+        coll = self._coll(collection)
+        with self.api._lock:
+            rec = self.db.get(coll, int(rec_id))
+            if rec is None:
+                raise KeyError(f"{collection} {rec_id} not found")
+            rec.update(copy.deepcopy(fields))
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put(coll, rec)
+        return self.get(coll, rec_id) or rec
+
+    def delete(self, collection: str, rec_id: int) -> bool:
+        """Remove a record directly."""
+        return self.db.delete(self._coll(collection), int(rec_id))
+
+    def set_phase(
+        self,
+        project_id: int,
+        *,
+        template_id: int | None = None,
+        name: str | None = None,
+        time_in_stage_days: int | None = None,
+    ) -> dict[str, Any]:
+        """Move a project to a phase (template id or name) and/or set its days in the phase."""
+        with self.api._lock:
+            rec = self.db.get("projects", int(project_id))
+            if rec is None:
+                raise KeyError(f"project {project_id} not found")
+            wid = rec.get("workflowId")
+            phases = seeddata.WORKFLOWS.get(int(wid), ("", [], False, []))[3] if wid else []
+            key = "stage" if "stage" in rec else "phase"
+            cur = rec.get(key) or {}
+            target_id = cur.get("templateId", cur.get("id"))
+            if template_id is not None or name is not None:
+                match = [
+                    p for p in phases if p[0] == template_id or (name is not None and p[1] == name)
+                ]
+                if not match:
+                    raise KeyError(f"no phase {template_id or name!r} in workflow {wid}")
+                target_id = match[0][0]
+                idx = [p[0] for p in phases].index(target_id)
+                ph = phases[idx]
+                now = self.api.now_iso()
+                instances = rec.get("_phaseInstances", [])
+                for k, inst in enumerate(instances):
+                    if k < idx:
+                        inst["status"] = "COMPLETED"
+                        inst["completedAt"] = inst.get("completedAt") or now
+                        inst["startedAt"] = inst.get("startedAt") or now
+                    elif k == idx:
+                        inst["status"] = "IN_PROGRESS"
+                        inst["startedAt"] = now
+                        inst["completedAt"] = None
+                    else:
+                        inst["status"] = "NOT_STARTED"
+                        inst["startedAt"] = inst["completedAt"] = None
+                if key == "stage":
+                    rec["stage"] = {
+                        "id": ph[0],
+                        "name": ph[1],
+                        "type": ph[2],
+                        "scope": "PROJECT",
+                        "redSla": ph[4],
+                        "yellowSla": ph[3],
+                    }
+                else:
+                    inst_id = (
+                        instances[idx]["id"] if idx < len(instances) else cur.get("instanceId")
+                    )
+                    rec["phase"] = {
+                        "instanceId": inst_id,
+                        "templateId": ph[0],
+                        "name": ph[1],
+                        "status": "IN_PROGRESS",
+                        "type": ph[2],
+                        "redSla": ph[4],
+                        "yellowSla": ph[3],
+                    }
+                rec["_phaseStartedAt"] = self.api.today().isoformat()
+            if time_in_stage_days is not None:
+                rec["_phaseStartedAt"] = (
+                    self.api.today() - timedelta(days=time_in_stage_days)
+                ).isoformat()
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put("projects", rec)
+        return self.get("projects", project_id) or rec
+
+    def pay_invoice(self, invoice_id: int, amount: float | None = None) -> dict[str, Any]:
+        """Record a payment (None: the full balance); status becomes PAID or PARTIALLY_PAID."""
+        with self.api._lock:
+            rec = self.db.get("invoices", int(invoice_id))
+            if rec is None:
+                raise KeyError(f"invoice {invoice_id} not found")
+            balance = round(rec["amount"] - rec["amountPaid"], 2)
+            pay = balance if amount is None else min(float(amount), balance)
+            rec["amountPaid"] = round(rec["amountPaid"] + pay, 2)
+            rec["status"] = "PAID" if rec["amountPaid"] >= rec["amount"] else "PARTIALLY_PAID"
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put("invoices", rec)
+        return self.get("invoices", invoice_id) or rec
+
+    def set_form_status(self, form_id: int, status: str) -> dict[str, Any]:
+        """Move a form to a status (COMPLETED sets isCompleted/completedAt) and bump updatedAt."""
+        if status not in seeddata.FORM_STATUSES:
+            raise ValueError(f"unknown form status {status!r}")
+        with self.api._lock:
+            rec = self.db.get("forms", int(form_id))
+            if rec is None:
+                raise KeyError(f"form {form_id} not found")
+            self.api._set_form_status(rec, status)
+            rec["updatedAt"] = self.api.now_iso()
+            self.db.put("forms", rec)
+        return self.get("forms", form_id) or rec
+
+    def complete_form(self, form_id: int) -> dict[str, Any]:
+        """Mark a form COMPLETED."""
+        return self.set_form_status(form_id, "COMPLETED")
+
+    def file_content(self, file_id: int) -> bytes | None:
+        """The bytes of an uploaded file (None for seeded/URL files)."""
+        return self.db.get_blob(int(file_id))
