@@ -44,7 +44,8 @@ def parse_ref(value: object, kinds: tuple[str, ...] = RECORD_KINDS) -> tuple[str
 
 def ref_value(kind: str, record_id: int | str) -> str:
     """The option or button value naming a record: 'kind:id' (what parse_ref reads back)."""
-    if kind not in RECORD_KINDS or parse_id(record_id) is None:
+    # minimum 0: an id Coperniq itself gave may be 0 (the value then names no record to look up).
+    if kind not in RECORD_KINDS or parse_id(record_id, minimum=0) is None:
         raise ValueError("not a record reference")
     return f"{kind}:{record_id}"
 

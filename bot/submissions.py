@@ -14,16 +14,26 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlite_utils import Database
 
 from bot.coperniq.errors import CoperniqError
-from bot.store import iso, utcnow
+from bot.store import audit, iso, utcnow
 
 log = logging.getLogger(__name__)
 
 PENDING, DONE, UNKNOWN, FAILED = "pending", "done", "unknown", "failed"
+
+
+class Verdict(StrEnum):
+    """What `begin` tells the caller to do."""
+
+    NEW = "new"  # write
+    RETRY_UNKNOWN = "retry_unknown"  # an earlier try's outcome is unknown: look it up, then write
+    PENDING = "pending"  # another try is writing it now
+    DONE = "done"  # already written: answer with the stored record
 
 # A pending row older than this belongs to a process that died mid-write: treat it as unknown.
 STALE_PENDING = timedelta(minutes=2)
@@ -34,9 +44,7 @@ class Claim:
     """The answer to `begin`: what the caller must do now."""
 
     key: str
-    # new: write; retry_unknown: look the record up, then write if absent; pending: another is in
-    # flight; done: answer the existing record.
-    verdict: str
+    verdict: Verdict
     first_at: datetime
     record_type: str | None = None
     record_id: str | None = None
@@ -59,7 +67,7 @@ def _row(db: Database, key: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def _claim(row: dict[str, Any], verdict: str) -> Claim:
+def _claim(row: dict[str, Any], verdict: Verdict) -> Claim:
     detail = json.loads(row["detail"]) if row.get("detail") else None
     progress = json.loads(row["progress"]) if row.get("progress") else None
     return Claim(
@@ -96,14 +104,14 @@ def begin(
     row = _row(db, key)
     assert row is not None
     if cur.rowcount:
-        return _claim(row, "new")
+        return _claim(row, Verdict.NEW)
     state = row["state"]
     if state == DONE:
         done_at = datetime.fromisoformat(row["updated_at"])
         if repeat_after is None or done_at > now - repeat_after:
-            return _claim(row, "done")
+            return _claim(row, Verdict.DONE)
     if state == PENDING and datetime.fromisoformat(row["updated_at"]) > now - STALE_PENDING:
-        return _claim(row, "pending")
+        return _claim(row, Verdict.PENDING)
     # failed, unknown, a stale pending or an old done: take it over only if nobody else just did.
     cur = db.execute(
         "update submissions set state = ?, updated_at = ? "
@@ -111,19 +119,19 @@ def begin(
         [PENDING, iso(now), key, state, row["updated_at"]],
     )
     if not cur.rowcount:
-        return _claim(_row(db, key) or row, "pending")
+        return _claim(_row(db, key) or row, Verdict.PENDING)
     if state == DONE:
         # The same details again after the repeat window: a new submission, with no steps made.
         db.execute(
             "update submissions set created_at = ?, progress = null where key = ?", [iso(now), key]
         )
-        return _claim(_row(db, key) or row, "new")
+        return _claim(_row(db, key) or row, Verdict.NEW)
     if state == FAILED:
         # A fresh start: this attempt's own time, so an unknown outcome is looked up from now.
         # Steps the failed try made (an upload) are kept: they exist in Coperniq.
         db.execute("update submissions set created_at = ? where key = ?", [iso(now), key])
-        return _claim(_row(db, key) or row, "new")
-    return _claim(row, "retry_unknown")
+        return _claim(_row(db, key) or row, Verdict.NEW)
+    return _claim(row, Verdict.RETRY_UNKNOWN)
 
 
 def finish(
@@ -196,42 +204,154 @@ def state_of(db: Database, key: str) -> str | None:
     return row["state"] if row else None
 
 
+class Outcome(StrEnum):
+    """How one write_once ended (the audit log keeps the successful ones)."""
+
+    ALREADY = "already"  # an earlier submission made it: answered from the stored row
+    IN_FLIGHT = "in_flight"  # another try (a double click) is writing it now
+    CREATED = "created"
+    FOUND = "found_after_unknown_outcome"  # an earlier try whose answer was lost had made it
+    CREATED_AFTER_LOOKUP = "created_after_lookup"  # ... and had not: made now
+    FAILED = "failed"  # definitely not written: may be tried again
+    UNKNOWN = "unknown"  # may or may not have been written: the next try looks first
+
+    @property
+    def written(self) -> bool:
+        """The record exists now (made by this try or found)."""
+        return self in (Outcome.CREATED, Outcome.FOUND, Outcome.CREATED_AFTER_LOOKUP)
+
+
+class NotWritten(Exception):
+    """The bot refused before writing (e.g. Slack would not give it the photo): `.why` says why."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a written record is remembered as: in `submissions` and in the audit log."""
+
+    record_type: str
+    record_id: str | int | None
+    record_number: str | int | None = None
+    detail: dict[str, Any] | None = None
+    # The audit row's record, when it is not the one written (a call is audited on its project).
+    audit_type: str | None = None
+    audit_id: str | int | None = None
+    audit_detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Write:
+    """One idempotent write: who and what (the fingerprint), how to find an earlier copy, how to
+    make it, and how to remember it."""
+
+    slack_user: str
+    action: str
+    details: dict[str, Any]  # the normalised details that make two submissions the same
+    what: str  # for logs: "Creating a request"
+    lookup: Callable[[Claim], dict[str, Any] | None]  # after an unknown outcome; raises if unsure
+    create: Callable[[Claim], dict[str, Any]]
+    saved_as: Callable[[dict[str, Any]], Saved]
+    require_id: bool = True
+    repeat_after: timedelta | None = None
+    # Whose submissions count as the same: by default the person's; "" for anyone's (a photo
+    # attached to a field once is attached, whoever sends it again).
+    fingerprint_user: str | None = None
+
+    @property
+    def key(self) -> str:
+        user = self.slack_user if self.fingerprint_user is None else self.fingerprint_user
+        return fingerprint(user, self.action, self.details)
+
+
+@dataclass(frozen=True)
+class Written:
+    """The result of write_once: the outcome, the record (written, found or stored), and why not."""
+
+    outcome: Outcome
+    claim: Claim
+    record: dict[str, Any] | None = None
+    error: CoperniqError | None = None  # the Coperniq failure, when there was one
+    why: str | None = None  # a sentence for the person when it was not written
+
+
 def write_once(
     db: Database,
-    key: str,
-    claim: Claim,
+    write: Write,
     *,
-    lookup: Callable[[], dict[str, Any] | None],
-    create: Callable[[], dict[str, Any]],
-    on_failure: Callable[[CoperniqError | None], None],
-    what: str,
-    require_id: bool = True,
-) -> tuple[dict[str, Any], str] | None:
-    """Create once: after an unknown outcome look the record up first; mark the row on failure.
+    on_claim: Callable[[Claim], None] | None = None,
+    now: datetime | None = None,
+) -> Written:
+    """Claim, look up after an unknown outcome, create, then finish and audit, or mark the row.
 
-    Returns (record, outcome) or None after `on_failure` was told (None: not a Coperniq error).
-    The caller finishes the submission and audits on success.
+    `on_claim` sees the claim before any Coperniq call (a listener acks there: "saving…", or the
+    record already made). Nothing raises: every ending is an Outcome, and the row says which.
     """
-    outcome = "created"
+    key = write.key
+    claim = begin(
+        db,
+        key,
+        slack_user=write.slack_user,
+        action=write.action,
+        now=now,
+        repeat_after=write.repeat_after,
+    )
+    if on_claim is not None:
+        on_claim(claim)
+    if claim.verdict is Verdict.DONE:
+        stored = {"id": claim.record_id, "number": claim.record_number, **(claim.detail or {})}
+        return Written(Outcome.ALREADY, claim, stored)
+    if claim.verdict is Verdict.PENDING:
+        return Written(Outcome.IN_FLIGHT, claim)
+    # Until a look-up says the earlier try wrote nothing, a failure leaves its outcome unknown.
+    unsure = claim.verdict is Verdict.RETRY_UNKNOWN
+    outcome = Outcome.CREATED
     try:
         record = None
-        if claim.verdict == "retry_unknown":
-            record = lookup()
-            outcome = "found_after_unknown_outcome" if record else "created_after_lookup"
+        if unsure:
+            record = write.lookup(claim)
+            outcome = Outcome.FOUND if record is not None else Outcome.CREATED_AFTER_LOOKUP
+            unsure = False
         if record is None:
-            record = create()
+            record = write.create(claim)
         # `is None`: 0 is an id (a record numbered 0 was taken for a failure and re-created).
-        if not isinstance(record, dict) or (require_id and record.get("id") is None):
-            raise ValueError(f"Coperniq's answer to {what} is not a record with an id")
+        if not isinstance(record, dict) or (write.require_id and record.get("id") is None):
+            raise ValueError(f"Coperniq's answer to {write.what} is not a record with an id")
+    except NotWritten as exc:
+        mark(db, key, UNKNOWN if unsure else FAILED, detail={"error": exc.why})
+        log.warning("%s: not written: %s", write.what, exc.why)
+        return Written(Outcome.UNKNOWN if unsure else Outcome.FAILED, claim, why=exc.why)
     except CoperniqError as exc:
-        mark(db, key, UNKNOWN if exc.outcome_unknown else FAILED, detail={"error": repr(exc)})
-        log.warning("%s failed: %r", what, exc)
-        on_failure(exc)
-        return None
+        maybe = unsure or exc.outcome_unknown
+        mark(db, key, UNKNOWN if maybe else FAILED, detail={"error": repr(exc)})
+        log.warning("%s failed: %r", write.what, exc)
+        verdict = Outcome.UNKNOWN if maybe else Outcome.FAILED
+        return Written(verdict, claim, error=exc, why=exc.user_message)
     except Exception:
         # An answer we cannot read, or a bug: it may have been written. Keep what was typed.
-        log.exception("%s failed unexpectedly", what)
+        log.exception("%s failed unexpectedly", write.what)
         mark(db, key, UNKNOWN)
-        on_failure(None)
-        return None
-    return record, outcome
+        return Written(Outcome.UNKNOWN, claim)
+    saved = write.saved_as(record)
+    finish(
+        db,
+        key,
+        record_type=saved.record_type,
+        record_id=saved.record_id,
+        record_number=saved.record_number,
+        detail=saved.detail,
+        now=now,
+    )
+    audit(
+        db,
+        slack_user=write.slack_user,
+        action=write.action,
+        record_type=saved.audit_type or saved.record_type,
+        record_id=saved.audit_id if saved.audit_id is not None else saved.record_id,
+        outcome=outcome.value,
+        detail=saved.audit_detail if saved.audit_detail is not None else saved.detail,
+    )
+    return Written(outcome, claim, record)

@@ -27,7 +27,7 @@ from bot.blocks.common import (
 )
 from bot.ids import Action, Block, Callback
 from bot.phones import display, to_e164
-from bot.refs import parse_ref
+from bot.records import parse_value
 
 TITLE = "Log a call"
 
@@ -54,66 +54,12 @@ DISPOSITIONS = (
 OUTCOMES = ("ANSWERED", "MISSED")
 DIRECTIONS = ("inbound", "outbound")
 
-RECORD_TYPES = ("project", "opportunity", "account")
-RECORD_LABELS = {"project": "Project", "opportunity": "Request", "account": "Client"}
-# Coperniq path segment per record type (POST /{segment}/{id}/calls).
-RECORD_PATHS = {"project": "projects", "opportunity": "opportunities", "account": "accounts"}
-
 MAX_DURATION_MINUTES = 24 * 60
 
 
 def label(enum_value: str) -> str:
     """REVENUE_OPPORTUNITY -> 'Revenue opportunity'."""
     return enum_value.replace("_", " ").capitalize()
-
-
-def record_value(record_type: str, record_id: int | str) -> str:
-    """The option value naming a record: 'type:id'."""
-    return f"{record_type}:{record_id}"
-
-
-def parse_record_value(value: str | None) -> tuple[str, int] | None:
-    """'project:12' -> ('project', 12); None for anything else."""
-    return parse_ref(value)
-
-
-def record_option_text(record_type: str, record: Mapping[str, Any]) -> str:
-    """'Project #1042 · Smith residence · 12 Oak St' cut to Slack's 75 characters."""
-    head = RECORD_LABELS.get(record_type, record_type.title())
-    number = record.get("number")
-    head += f" #{number}" if number not in (None, "") else ""
-    parts = [head, str(record.get("title") or "").strip()]
-    address = ", ".join(record.get("address") or [])
-    if address:
-        parts.append(address)
-    return truncate(" · ".join(p for p in parts if p), 75)
-
-
-def record_option(record_type: str, record: Mapping[str, Any]) -> dict[str, Any]:
-    """A select option for a Coperniq record."""
-    return option(record_option_text(record_type, record), record_value(record_type, record["id"]))
-
-
-def record_options(
-    groups: Mapping[str, list[Mapping[str, Any]]], limit: int = 100
-) -> dict[str, Any]:
-    """The options-load answer: records grouped by type, never more than `limit` options in all."""
-    out_groups = []
-    left = limit
-    for record_type in RECORD_TYPES:
-        records = list(groups.get(record_type) or [])[:left]
-        if not records:
-            continue
-        left -= len(records)
-        out_groups.append(
-            {
-                "label": {"type": "plain_text", "text": RECORD_LABELS[record_type] + "s"},
-                "options": [record_option(record_type, r) for r in records],
-            }
-        )
-    if not out_groups:
-        return {"options": []}
-    return {"option_groups": out_groups}
 
 
 def numbers_for_direction(
@@ -281,7 +227,7 @@ def call_times(data: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
 def validate_call(data: Mapping[str, Any]) -> dict[str, str]:
     """Every problem with the call form at once, keyed by input block id."""
     errors: dict[str, str] = {}
-    if parse_record_value(data.get("record")) is None:
+    if parse_value(data.get("record")) is None:
         errors[Block.CALL_RECORD] = "Choose the project, request or client the call was about."
     if data.get("direction") not in DIRECTIONS:
         errors[Block.CALL_DIRECTION] = "Choose inbound or outbound."

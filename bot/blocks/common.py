@@ -361,3 +361,11 @@ def message_modal(
 def link_button(text: str, url: str, action_id: str = Action.OPEN_IN_COPERNIQ) -> dict[str, Any]:
     """A button that opens `url` (Slack still sends an action to ack)."""
     return {"type": "button", "text": plain(text, 75), "url": url[:3000], "action_id": action_id}
+
+
+def input_options(view: dict[str, Any], base_block: str) -> list[dict[str, Any]]:
+    """The options of the select in a view's input block (to rebuild that block unchanged)."""
+    for block in view.get("blocks") or []:
+        if block.get("type") == "input" and base_id(block.get("block_id", "")) == base_block:
+            return list(block["element"].get("options") or [])
+    return []

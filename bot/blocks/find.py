@@ -7,14 +7,8 @@ from typing import Any
 
 from bot.blocks.common import escape, slack_text
 from bot.ids import Action
-from bot.links import record_url
+from bot.records import CLIENT, KINDS, PROJECT, option_value, record_type, record_url
 
-RECORD_TYPES: tuple[str, ...] = ("project", "opportunity", "account")
-GROUP_TITLES: dict[str, str] = {
-    "project": "Projects",
-    "opportunity": "Requests",
-    "account": "Clients",
-}
 MIN_QUERY = 2
 # Longer is no search a person means (and would not fit a query string): say so, call nothing.
 MAX_QUERY = 100
@@ -49,16 +43,11 @@ def _button(text: str, action_id: str, *, value: str | None = None, url: str | N
     return button
 
 
-def record_value(record_type: str, record_id: int | str) -> str:
-    """The button value that names a record: "type:id" (the modals parse it back)."""
-    return f"{record_type}:{record_id}"
-
-
 def _humanise(value: str) -> str:
     return value.replace("_", " ").capitalize()
 
 
-def describe_status(record_type: str, record: Mapping[str, Any]) -> str:
+def describe_status(kind: str, record: Mapping[str, Any]) -> str:
     """Status and phase (projects), phase (requests) or account type (clients), as one phrase."""
     parts: list[str] = []
     status = record.get("status")
@@ -69,7 +58,7 @@ def describe_status(record_type: str, record: Mapping[str, Any]) -> str:
         if isinstance(value, Mapping) and value.get("name"):
             parts.append(str(value["name"]))
             break
-    if record_type == "account" and isinstance(record.get("accountType"), str):
+    if kind == CLIENT.kind and isinstance(record.get("accountType"), str):
         parts.append(_humanise(record["accountType"]))
     return " · ".join(parts)
 
@@ -82,26 +71,26 @@ def address_of(record: Mapping[str, Any]) -> str:
     return str(address or "")
 
 
-def record_blocks(record_type: str, record: Mapping[str, Any], app_url: str) -> list[dict]:
+def record_blocks(kind: str, record: Mapping[str, Any], app_url: str) -> list[dict]:
     """A section describing one record and an actions block with its buttons."""
     record_id = record["id"]
     title = escape(str(record.get("title") or "(untitled)"))
     number = record.get("number")
     head = f"*{title}*" + (f"  #{number}" if number is not None else "")
-    details = [d for d in (address_of(record), describe_status(record_type, record)) if d]
+    details = [d for d in (address_of(record), describe_status(kind, record)) if d]
     text = head + ("\n" + escape(" — ".join(details)) if details else "")
-    value = record_value(record_type, record_id)
+    value = option_value(kind, record_id)
     buttons = [_button("Log a call", Action.OPEN_CALL_MODAL.value, value=value)]
-    if record_type == "project":
+    if kind == PROJECT.kind:
         buttons.append(_button("Attach photos", Action.OPEN_PHOTO_MODAL.value, value=value))
     buttons.append(
         _button(
             "Open in Coperniq",
             Action.OPEN_IN_COPERNIQ.value,
-            url=record_url(app_url, record_type, record_id),
+            url=record_url(app_url, kind, record_id),
         )
     )
-    block_id = f"find_{record_type}_{record_id}"
+    block_id = f"find_{kind}_{record_id}"
     return [
         _section(text, block_id=block_id),
         {"type": "actions", "block_id": block_id + "_actions", "elements": buttons},
@@ -117,29 +106,30 @@ def build_find_results(
     """The ephemeral answer: matches grouped by type, each with its buttons; failures named."""
     errors = dict(errors or {})
     shown_query = slack_text(query)
-    total = sum(len(results.get(t, ())) for t in RECORD_TYPES)
+    total = sum(len(results.get(t, ())) for t in KINDS)
     if total == 0 and not errors:
         return build_find_empty(query)
     if total == 0:
-        failed = "; ".join(f"{GROUP_TITLES[t].lower()}: {msg}" for t, msg in errors.items())
+        failed = "; ".join(f"{record_type(t).plural.lower()}: {msg}" for t, msg in errors.items())
         return build_find_error(query, failed)
     blocks: list[dict[str, Any]] = [_section(f"Matches for *{shown_query}*:")]
     lines = [f"Matches for {shown_query}:"]
-    for record_type in RECORD_TYPES:
-        records = list(results.get(record_type, ()))
+    for kind in KINDS:
+        records = list(results.get(kind, ()))
         if not records:
             continue
-        blocks.append(_context(f"*{GROUP_TITLES[record_type]}*"))
+        group = record_type(kind)
+        blocks.append(_context(f"*{group.plural}*"))
         for record in records:
-            blocks += record_blocks(record_type, record, app_url)
+            blocks += record_blocks(kind, record, app_url)
             number = record.get("number")
             lines.append(
-                f"{GROUP_TITLES[record_type][:-1]}: "
+                f"{group.label}: "
                 f"{slack_text(record.get('title') or '(untitled)', 150)}"
                 + (f" #{number}" if number is not None else "")
             )
-    for record_type, message in errors.items():
-        note = f":warning: Couldn't search {GROUP_TITLES[record_type].lower()}: {message}"
+    for kind, message in errors.items():
+        note = f":warning: Couldn't search {record_type(kind).plural.lower()}: {message}"
         blocks.append(_context(note))
         lines.append(note)
     return {"response_type": "ephemeral", "text": "\n".join(lines), "blocks": blocks}
@@ -162,8 +152,7 @@ def build_find_too_short(command: str, query: str) -> dict[str, Any]:
     )
     if len(query) > MAX_QUERY:
         text = (
-            f"That is too long to search ({len(query):,} characters; at most {MAX_QUERY}). "
-            + text
+            f"That is too long to search ({len(query):,} characters; at most {MAX_QUERY}). " + text
         )
     elif query:
         text = f"*{slack_text(query)}* is too short to search. " + text

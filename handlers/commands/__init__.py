@@ -5,15 +5,15 @@ Subcommand contract (one module per subcommand, `handlers/commands/<name>.py`):
     NAME = "call"                         # the first word after the command
     HELP = "Log a phone call on a record"  # one line, shown by `help` and in the manifest hint
     EXAMPLE = "/coperniq call 1234"        # written with /coperniq; help shows the configured name
-    def run(*, body, client, context, args: str, logger, **_) -> None
+    def run(*, body, client, args: str, logger, settings, store, coperniq, **_) -> None
 
 `run` is called AFTER the router has acked, on a listener thread, with:
   body     the slash-command payload (user_id, channel_id, trigger_id, response_url, text, ...);
            `body["trigger_id"]` dies 3 s after the person pressed Enter: open a modal FIRST
            (a loading state if needed), then call Coperniq and `views.update`.
   client   the Bolt WebClient (bot token, SLACK_API_URL).
-  context  Bolt context with "settings", "store" and "coperniq" (use `.interactive` while a
-           person waits).
+  settings, store, coperniq   the app's Settings, Store and CoperniqClient (use
+           `coperniq.interactive` while a person waits).
   args     the text after the subcommand name, stripped.
   logger   Bolt's logger.
   ack      optional: accepted if declared; the router already acked, calling it again does nothing.
@@ -21,8 +21,7 @@ Subcommand contract (one module per subcommand, `handlers/commands/<name>.py`):
 Only the keyword arguments `run` declares are passed (declare **_ to take them all).
 An exception from `run` reaches the app's error handler, which logs it and tells the person.
 
-Modules listed in SUBCOMMANDS but not yet written are skipped (absent from help and the manifest);
-a broken import inside a module that does exist is raised, not hidden.
+Every subcommand module is listed once, in SUBCOMMANDS below; help and the manifest read it.
 
 `help`, an empty text and an unknown word answer with the help, in the ack itself (an ephemeral
 reply only the person sees), so they cost no extra Slack call.
@@ -30,7 +29,6 @@ reply only the person sees), so they cost no extra Slack call.
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import logging
 from types import ModuleType
@@ -43,30 +41,31 @@ if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
     from slack_sdk import WebClient
 
+    from bot.config import Settings
+    from bot.coperniq import CoperniqClient
+    from bot.store import Store
+
 log = logging.getLogger(__name__)
 
 DEFAULT_COMMAND = "/coperniq"
 
-# The table: help and the manifest list them in this order.
-SUBCOMMANDS: tuple[str, ...] = ("request", "call", "photo", "find", "help")
+# The table: help and the manifest list them in this order. (Imported here, after the router's
+# own names above are defined; the modules import nothing from this package.)
+from handlers.commands import call, find, photo, request  # noqa: E402
+from handlers.commands import help as help_command  # noqa: E402
+
+SUBCOMMANDS: tuple[ModuleType, ...] = (request, call, photo, find, help_command)
+_BY_NAME: dict[str, ModuleType] = {m.NAME: m for m in SUBCOMMANDS}
 
 
 def load_subcommand(name: str) -> ModuleType | None:
-    """The module for subcommand `name`, or None when it does not exist (yet)."""
-    if name not in SUBCOMMANDS:
-        return None
-    module_name = f"{__name__}.{name}"
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
+    """The module for subcommand `name`, or None for a word that is no subcommand."""
+    return _BY_NAME.get(name)
 
 
 def available_subcommands() -> list[ModuleType]:
-    """The table's modules that exist, in table order."""
-    return [m for name in SUBCOMMANDS if (m := load_subcommand(name)) is not None]
+    """Every subcommand module, in table order."""
+    return list(SUBCOMMANDS)
 
 
 def help_entries(command: str = DEFAULT_COMMAND) -> list[tuple[str, str, str]]:
@@ -112,20 +111,18 @@ def make_router(command: str) -> Any:
         ack: Ack,
         body: dict[str, Any],
         client: WebClient,
-        context: Any,
         logger: logging.Logger,
         respond: Respond,
+        settings: Settings,
+        store: Store,
+        coperniq: CoperniqClient,
     ) -> None:
         name, args = parse(body.get("text"))
         module = None if name in ("", "help") else load_subcommand(name)
         if module is None:
             note = None
             if name and name != "help":
-                note = (
-                    f"I don't know “{slack_text(name, 40)}”."
-                    if name not in SUBCOMMANDS
-                    else (f"`{name}` isn't available yet.")
-                )
+                note = f"I don't know “{slack_text(name, 40)}”."
             ack(**build_help(command, help_entries(command), note=note))
             return
         ack()
@@ -133,29 +130,16 @@ def make_router(command: str) -> Any:
             module,
             body=body,
             client=client,
-            context=context,
             args=args,
             logger=logger,
             ack=ack,
             respond=respond,
+            settings=settings,
+            store=store,
+            coperniq=coperniq,
         )
 
     return route
-
-
-def answer_privately(
-    message: dict[str, Any], *, body: dict[str, Any], client: WebClient, respond: Any = None
-) -> None:
-    """An answer only the person sees: through the command's response_url, else an ephemeral."""
-    if respond is not None and body.get("response_url"):
-        respond(**message)
-        return
-    client.chat_postEphemeral(
-        channel=body["channel_id"],
-        user=body["user_id"],
-        text=message["text"],
-        blocks=message["blocks"],
-    )
 
 
 def ack_link_click(ack: Ack) -> None:

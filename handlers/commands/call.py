@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from handlers.views.call import open_call_modal
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+
+    from bot.config import Settings
+    from bot.coperniq import CoperniqClient
 
 NAME = "call"
 HELP = "Log a phone call on a project, request or client"
@@ -20,15 +22,16 @@ def run(
     *,
     body: dict[str, Any],
     client: WebClient,
-    context: Any,
     args: str,
-    logger: logging.Logger,
+    settings: Settings,
+    coperniq: CoperniqClient,
     **_: Any,
 ) -> None:
     """Open the modal at once; a project number or name in `args` is looked up after."""
     open_call_modal(
         client=client,
-        context=context,
+        settings=settings,
+        coperniq=coperniq,
         trigger_id=body["trigger_id"],
         channel=body.get("channel_id"),
         user=body["user_id"],

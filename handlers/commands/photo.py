@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
 
 from handlers.views.photo import open_photo_modal
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+
+    from bot.coperniq import CoperniqClient
 
 NAME = "photo"
 HELP = "Attach photos to a field of a project's Coperniq form"
@@ -20,15 +21,14 @@ def run(
     *,
     body: dict[str, Any],
     client: WebClient,
-    context: Any,
     args: str,
-    logger: logging.Logger,
+    coperniq: CoperniqClient,
     **_: Any,
 ) -> None:
     """Open the modal at once; a project number or name in `args` is looked up after."""
     open_photo_modal(
         client=client,
-        context=context,
+        coperniq=coperniq,
         trigger_id=body["trigger_id"],
         channel=body.get("channel_id"),
         user=body["user_id"],

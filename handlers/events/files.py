@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.photo import dm_photos_prompt
-from handlers.events.dedupe import once_per_event
 
 if TYPE_CHECKING:
-    from slack_bolt import App
     from slack_sdk import WebClient
 
 log = logging.getLogger(__name__)
@@ -43,9 +41,3 @@ def photos_in_dm(event: dict[str, Any], client: WebClient) -> None:
         client.chat_postMessage(channel=event["channel"], text=NOT_PHOTOS)
         return
     client.chat_postMessage(channel=event["channel"], **prompt)
-
-
-def register(app: App) -> None:
-    # Deduped on event_id: Slack retries events, and a retry must not answer twice.
-    """Register the DM photo listener, deduped on event_id."""
-    app.event({"type": "message", "subtype": "file_share"})(once_per_event(photos_in_dm))

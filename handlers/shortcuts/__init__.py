@@ -10,15 +10,19 @@ from handlers.views.common import open_view
 from handlers.views.photo import open_photo_modal
 
 if TYPE_CHECKING:
-    from slack_bolt import App
+    from slack_bolt import Ack, App
     from slack_sdk import WebClient
+
+    from bot.coperniq import CoperniqClient
 
 # Shown in the manifest and Slack's shortcut menu.
 SHORTCUT_NAME = "Attach to Coperniq form"
 SHORTCUT_DESCRIPTION = "Attach this message's photos to a field of a Coperniq form"
 
 
-def attach_photos(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def attach_photos(
+    ack: Ack, body: dict[str, Any], client: WebClient, coperniq: CoperniqClient
+) -> None:
     """Open the photo modal with the message's photos already chosen."""
     ack()
     user = body["user"]["id"]
@@ -30,7 +34,7 @@ def attach_photos(ack: Any, body: dict[str, Any], client: WebClient, context: An
         return
     open_photo_modal(
         client=client,
-        context=context,
+        coperniq=coperniq,
         trigger_id=body["trigger_id"],
         channel=channel,
         user=user,

@@ -1,10 +1,10 @@
-"""Modal submissions: new service request, log a call, attach photos."""
+"""Modals (new service request, log a call, attach photos): submissions and in-modal actions."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.ids import Callback
+from bot.ids import Action, Callback
 from handlers.views import call, photo, request
 
 if TYPE_CHECKING:
@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 
 def register(app: App) -> None:
-    """One view_submission listener per modal."""
+    """One view_submission listener per modal, then the actions that update an open modal."""
     app.view(Callback.REQUEST_MODAL.value)(request.submit)
     app.view(Callback.CALL_MODAL.value)(call.submit)
     app.view(Callback.PHOTO_MODAL.value)(photo.submit)
+    app.action(Action.CALL_DIRECTION.value)(call.direction_changed)
+    app.action(Action.PHOTO_PROJECT.value)(photo.project_chosen)
+    app.action(Action.PHOTO_FORM.value)(photo.form_chosen)

@@ -1,26 +1,23 @@
-"""Log a call: open (prefilled record), flip numbers on direction change, create the call once."""
+"""Log-a-call modal listeners: open it (prefilled with a record), follow the direction, submit.
+
+The call is logged by bot.flows.call (write-once); these listeners translate Slack to it and its
+outcome back to Slack.
+"""
 
 from __future__ import annotations
 
-import itertools
 import logging
-from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot import submissions
 from bot.blocks.call import (
-    RECORD_PATHS,
     TITLE,
     build_call_modal,
     call_body,
     call_confirmation,
     call_done_modal,
     call_saving_modal,
-    fingerprint_details,
     numbers_for_direction,
     parse_call,
-    parse_record_value,
-    record_option,
     validate_call,
 )
 from bot.blocks.common import (
@@ -32,16 +29,16 @@ from bot.blocks.common import (
     selected_texts,
     with_inline_errors,
 )
+from bot.blocks.records import record_option
 from bot.coperniq.errors import CoperniqError
+from bot.flows.call import log_call
 from bot.ids import Block, Callback
-from bot.links import record_url
-from bot.phones import to_e164
-from bot.refs import NotARecordNumber, typed_number
-from bot.store import audit, utcnow
+from bot.records import find_record, parse_value, record_url, resource
+from bot.refs import NotARecordNumber
+from bot.store import utcnow
+from bot.submissions import Claim, Outcome, Verdict, Written
 from handlers.views.common import (
     field_errors,
-    find_project,
-    interactive,
     no_single_project,
     open_view,
     post_result,
@@ -51,14 +48,16 @@ from handlers.views.common import (
 )
 
 if TYPE_CHECKING:
+    from slack_bolt import Ack
     from slack_sdk import WebClient
 
+    from bot.config import Settings
     from bot.coperniq import CoperniqClient
+    from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-ACTION = "log_call"
-
+# The API's 400 `field` -> the input block that shows it.
 FIELD_BLOCKS = {
     "fromNumber": Block.CALL_FROM,
     "toNumber": Block.CALL_TO,
@@ -73,42 +72,21 @@ FIELD_BLOCKS = {
 }
 
 
-def _resource(coperniq: CoperniqClient, record_type: str) -> Any:
-    return getattr(coperniq, RECORD_PATHS[record_type])
-
-
-def find_record(coperniq: CoperniqClient, text: str) -> tuple[str, dict[str, Any]] | None:
-    """`/coperniq call 1234`: a project as for photos, else the request or client numbered so."""
-    project = find_project(coperniq, text)
-    if project is not None:
-        return "project", project
-    number = typed_number(text)  # find_project has already refused a number that is none
-    if number is None:
-        return None
-    # Calls are logged on requests and clients too; their numbers are their own series.
-    for record_type in ("opportunity", "account"):
-        found = _resource(coperniq, record_type).list(q=str(number), page_size=20)
-        for record in itertools.islice(found, 20):
-            if str(record.get("number")) == str(number):
-                return record_type, record
-    return None
-
-
 def open_call_modal(
     *,
     client: WebClient,
-    context: Any,
+    settings: Settings,
+    coperniq: CoperniqClient,
     trigger_id: str,
     channel: str | None,
     user: str,
     record_text: str | None = None,
     record: str | None = None,
 ) -> None:
-    """Open at once; a record to prefill (typed, or "type:id" from a button) is looked up after."""
-    settings = context["settings"]
+    """Open at once; a record to prefill (typed, or "kind:id" from a button) is looked up after."""
     meta = {"c": channel, "u": user}
     company = settings.company_phone
-    if not record_text and not parse_record_value(record):
+    if not record_text and not parse_value(record):
         view = build_call_modal(meta, now=utcnow(), company_phone=company)
         open_view(client, trigger_id, view, channel=channel, user=user)
         return
@@ -121,19 +99,17 @@ def open_call_modal(
     )
     if opened is None:
         return
-    coperniq = interactive(context)
+    coperniq = coperniq.interactive
     option = None
     notice = None
     try:
-        if parsed := parse_record_value(record):
-            record_type, record_id = parsed
-            option = record_option(record_type, _resource(coperniq, record_type).get(record_id))
+        if parsed := parse_value(record):
+            kind, record_id = parsed
+            option = record_option(kind, resource(coperniq, kind).get(record_id))
+        elif found := find_record(coperniq, record_text or ""):
+            option = record_option(*found)
         else:
-            found = find_record(coperniq, record_text or "")
-            if found:
-                option = record_option(*found)
-            else:
-                notice = no_single_project(record_text)
+            notice = no_single_project(record_text)
     except (CoperniqError, NotARecordNumber) as exc:
         log.warning("Record lookup for the call modal failed: %r", exc)
         notice = f":warning: {exc.user_message} Search for the record below."
@@ -143,7 +119,9 @@ def open_call_modal(
     update_view(client, opened["id"], view, opened.get("hash"))
 
 
-def direction_changed(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def direction_changed(
+    ack: Ack, body: dict[str, Any], client: WebClient, settings: Settings
+) -> None:
     """Move the company number to the side the new direction puts it, keeping everything else."""
     ack()
     view = body["view"]
@@ -157,7 +135,7 @@ def direction_changed(ack: Any, body: dict[str, Any], client: WebClient, context
         None,
     )
     values["direction"] = picked or values["direction"]  # the action is always current
-    company = context["settings"].company_phone
+    company = settings.company_phone
     values["from"], values["to"] = numbers_for_direction(
         values["direction"] or "inbound", company, values["from"], values["to"]
     )
@@ -171,28 +149,14 @@ def direction_changed(ack: Any, body: dict[str, Any], client: WebClient, context
     update_view(client, view["id"], new, view.get("hash"))
 
 
-def find_logged(
-    coperniq: CoperniqClient, record_type: str, record_id: int, body: dict[str, Any]
-) -> dict[str, Any] | None:
-    """The call an earlier, timed-out create made, if Coperniq has it (same numbers and start)."""
-    start = datetime.fromisoformat(body["startTime"].replace("Z", "+00:00"))
-    for call in coperniq.calls.list(record_type, record_id):
-        when = call.get("startTime")
-        if not when:
-            continue
-        same_start = abs(datetime.fromisoformat(when.replace("Z", "+00:00")) - start) < timedelta(
-            seconds=1
-        )
-        if (
-            same_start
-            and to_e164(call.get("fromNumber") or "") == body["fromNumber"]
-            and to_e164(call.get("toNumber") or "") == body["toNumber"]
-        ):
-            return call
-    return None
-
-
-def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> None:
+def submit(
+    ack: Ack,
+    body: dict[str, Any],
+    client: WebClient,
+    settings: Settings,
+    store: Store,
+    coperniq: CoperniqClient,
+) -> None:
     """Validate (inline errors), then log the call exactly once and confirm in the channel."""
     view = body["view"]
     data = parse_call(view)
@@ -202,56 +166,29 @@ def submit(ack: Any, body: dict[str, Any], client: WebClient, context: Any) -> N
         return
     meta = decode_metadata(view)
     user = body["user"]["id"]
-    settings = context["settings"]
-    db = context["store"].db
-    record_type, record_id = parse_record_value(data["record"])  # type: ignore[misc]
-    payload = call_body(data)
-    what = selected_texts(view).get(Block.CALL_RECORD) or f"{record_type} {record_id}"
-    url = record_url(settings.coperniq_app_url, record_type, record_id)
-    key = submissions.fingerprint(user, ACTION, fingerprint_details(data))
-    claim = submissions.begin(db, key, slack_user=user, action=ACTION)
-    if claim.verdict == "done":
-        ack(
-            response_action="update",
-            view=call_done_modal(
-                f":white_check_mark: This call is already logged on *{escape(what)}*."
-            ),
-        )
-        return
-    if claim.verdict == "pending":
-        ack(
-            response_action="update",
-            view=call_done_modal(":hourglass_flowing_sand: This call is already being logged."),
-        )
-        return
-    ack(response_action="update", view=call_saving_modal(meta))
-    coperniq = interactive(context)
-    written = submissions.write_once(
-        db,
-        key,
-        claim,
-        lookup=lambda: find_logged(coperniq, record_type, record_id, payload),
-        create=lambda: coperniq.calls.create(record_type, record_id, payload),
-        on_failure=lambda exc: _show_failure(client, view, meta, data, exc, user),
-        what="Logging a call",
-        # The call is on the record either way; its own id is only kept for the audit log.
-        require_id=False,
+    record = parse_value(data["record"])
+    assert record is not None  # validate_call refused anything else
+    what = selected_texts(view).get(Block.CALL_RECORD) or f"{record[0]} {record[1]}"
+
+    def on_claim(claim: Claim) -> None:
+        if claim.verdict is Verdict.DONE:
+            done = f":white_check_mark: This call is already logged on *{escape(what)}*."
+            ack(response_action="update", view=call_done_modal(done))
+        elif claim.verdict is Verdict.PENDING:
+            busy = ":hourglass_flowing_sand: This call is already being logged."
+            ack(response_action="update", view=call_done_modal(busy))
+        else:
+            ack(response_action="update", view=call_saving_modal(meta))
+
+    written = log_call(
+        store.db, coperniq.interactive, user=user, record=record, data=data, on_claim=on_claim
     )
-    if written is None:
+    if not written.outcome.written:
+        if written.outcome in (Outcome.FAILED, Outcome.UNKNOWN):
+            _show_failure(client, view, meta, data, written, user)
         return
-    call, outcome = written
-    call_id = call.get("id")
-    submissions.finish(db, key, record_type="call", record_id=call_id)
-    audit(
-        db,
-        slack_user=user,
-        action=ACTION,
-        record_type=record_type,
-        record_id=record_id,
-        outcome=outcome,
-        detail={"call_id": call_id},
-    )
-    message = call_confirmation(what, payload, url, user, settings.timezone)
+    url = record_url(settings.coperniq_app_url, *record)
+    message = call_confirmation(what, call_body(data), url, user, settings.timezone)
     post_result(client, meta.get("c"), user, message)
     update_view(
         client, view["id"], call_done_modal(f":white_check_mark: Call logged on *{escape(what)}*.")
@@ -263,16 +200,16 @@ def _show_failure(
     view: dict[str, Any],
     meta: dict[str, Any],
     data: dict[str, Any],
-    exc: CoperniqError | None,
+    written: Written,
     user: str,
 ) -> None:
-    """Put the form back with what was typed (`exc` None: not a Coperniq error, outcome unknown)."""
-    errors = field_errors(exc, FIELD_BLOCKS)
-    banner = "The call was not logged. " + (exc.user_message if exc else "")
-    if exc is None or exc.outcome_unknown:
+    """Put the form back with what was typed, the error on its field and why in a banner."""
+    errors = field_errors(written.error, FIELD_BLOCKS)
+    banner = "The call was not logged. " + (written.why or "")
+    if written.outcome is Outcome.UNKNOWN:
         banner = (
-            f"{why_unsure(exc)}, so the call may or may not be logged. Press Log call again: "
-            "I will check Coperniq first and not log it twice."
+            f"{why_unsure(written.error)}, so the call may or may not be logged. Press Log call "
+            "again: I will check Coperniq first and not log it twice."
         )
     form = build_call_modal(
         meta, now=utcnow(), values=data, record_option=selected_option(view, Block.CALL_RECORD)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from collections.abc import Mapping
@@ -11,19 +10,10 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from bot.blocks.common import slack_text
-from bot.coperniq.errors import (
-    ConnectionFailed,
-    CoperniqError,
-    NotFound,
-    ServerError,
-    Timeout,
-)
-from bot.refs import typed_number
+from bot.coperniq.errors import ConnectionFailed, CoperniqError, ServerError, Timeout
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
-
-    from bot.coperniq import CoperniqClient
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +32,6 @@ _CANNOT_POST = {
     "cannot_reply_to_message",
     "access_denied",
 }
-
-
-def interactive(context: Any) -> CoperniqClient:
-    """The Coperniq client with the short retry policy for a person waiting in Slack."""
-    return context["coperniq"].interactive
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -135,29 +120,6 @@ def post_result(
         log.exception("Could not send %s the confirmation either", user)
 
 
-def find_project(coperniq: CoperniqClient, text: str) -> dict[str, Any] | None:
-    """A project by number, by id, or the one project the text matches; None: none or several.
-
-    Raises NotARecordNumber, before any Coperniq call, for a number the bot cannot use ('²').
-    """
-    text = text.strip()
-    if not text:
-        return None
-    number = typed_number(text)
-    if number is not None:
-        text = str(number)  # '#1234' searches as '1234'
-    matches = list(itertools.islice(coperniq.projects.list(q=text, page_size=20), 20))
-    if number is not None:
-        for record in matches:
-            if str(record.get("number")) == text:
-                return record
-        try:
-            return coperniq.projects.get(number)
-        except NotFound:
-            return None
-    return matches[0] if len(matches) == 1 else None
-
-
 def why_unsure(exc: CoperniqError | None) -> str:
     """Why a write's outcome is unknown, as the start of a sentence a dispatcher understands."""
     if isinstance(exc, Timeout):
@@ -184,11 +146,16 @@ def field_errors(exc: CoperniqError | None, blocks: Mapping[str, str]) -> dict[s
     return {block: exc.user_message} if block else {}
 
 
-def input_options(view: dict[str, Any], base_block: str) -> list[dict[str, Any]]:
-    """The options of the select in a view's input block (to rebuild that block unchanged)."""
-    from bot.blocks.common import base_id
-
-    for block in view.get("blocks") or []:
-        if block.get("type") == "input" and base_id(block.get("block_id", "")) == base_block:
-            return list(block["element"].get("options") or [])
-    return []
+def answer_privately(
+    message: dict[str, Any], *, body: dict[str, Any], client: WebClient, respond: Any = None
+) -> None:
+    """An answer only the person sees: through the command's response_url, else an ephemeral."""
+    if respond is not None and body.get("response_url"):
+        respond(**message)
+        return
+    client.chat_postEphemeral(
+        channel=body["channel_id"],
+        user=body["user_id"],
+        text=message["text"],
+        blocks=message["blocks"],
+    )

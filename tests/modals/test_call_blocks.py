@@ -14,11 +14,11 @@ from bot.blocks.call import (
     call_confirmation,
     numbers_for_direction,
     parse_call,
-    parse_record_value,
-    record_options,
     validate_call,
 )
+from bot.blocks.records import record_options
 from bot.ids import Block
+from bot.records import parse_value
 from tests.modals.slackstate import check_message, check_options_response, check_view, fill
 
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -145,7 +145,7 @@ def test_record_options_stay_within_slack_limits():
     check_options_response(payload)
     values = [o["value"] for g in payload["option_groups"] for o in g["options"]]
     assert len(values) == 100
-    assert parse_record_value(values[0]) == ("project", 10_000_000)
+    assert parse_value(values[0]) == ("project", 10_000_000)
     assert record_options({}) == {"options": []}
 
 

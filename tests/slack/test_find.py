@@ -123,7 +123,7 @@ def test_find_buttons_open_the_modals_for_that_record(slack: SlackHarness) -> No
 def test_without_a_response_url_the_answer_is_an_ephemeral_in_the_channel(
     bare_slack: SlackHarness,
 ) -> None:
-    from handlers.commands import answer_privately
+    from handlers.views.common import answer_privately
 
     message = build_find_too_short("/coperniq", "")
     body = {"channel_id": "C0CHANNEL", "user_id": "U0USER"}

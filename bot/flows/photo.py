@@ -1,0 +1,313 @@
+"""Attach photos from Slack to a FILE field of a Coperniq form, each photo exactly once.
+
+Per photo: get it from Slack, upload it to the project's files (once, even when an earlier try's
+answer was lost), then attach it to the field. Each photo is one write_once keyed by (form, field,
+Slack file), so a double click, a Slack retry or a second person sending the same photo never
+attaches it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot import submissions
+from bot.blocks.photo import MAX_UPLOAD_BYTES, file_fields, open_forms
+from bot.coperniq.errors import CoperniqError, NotFound
+from bot.records import PROJECT
+from bot.slackfiles import SlackFileError, download
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+    from sqlite_utils import Database
+
+    from bot.coperniq import CoperniqClient
+
+log = logging.getLogger(__name__)
+
+ACTION = "attach_photo"
+# files.info's answers for a file in a conversation the bot is not part of.
+_NOT_VISIBLE = ("file_not_found", "access_denied", "not_in_channel")
+
+
+@dataclass
+class PhotoResults:
+    """What became of each photo of one submission, by name."""
+
+    attached: list[str] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)  # attached before (a retry, another person)
+    pending: list[str] = field(default_factory=list)  # another submission is attaching it now
+    failed: list[tuple[str, str | None]] = field(default_factory=list)  # (name, why)
+
+    @property
+    def only_pending(self) -> bool:
+        """Another submission of the same photos is at work (it reports the result itself)."""
+        return bool(self.pending) and not (self.attached or self.failed)
+
+
+def forms_for(coperniq: CoperniqClient, project_id: int) -> list[dict[str, Any]]:
+    """The project's open forms."""
+    return [dict(f) for f in open_forms(coperniq.forms.list_for_project(project_id))]
+
+
+def fields_for(coperniq: CoperniqClient, form_id: int) -> list[dict[str, Any]]:
+    """The form's FILE fields."""
+    return file_fields(coperniq.forms.get(form_id))
+
+
+def attach_photos(
+    db: Database,
+    coperniq: CoperniqClient,
+    slack: WebClient,
+    *,
+    user: str,
+    files: list[dict[str, Any]],
+    project_id: int,
+    form_id: int,
+    column_id: int,
+) -> PhotoResults:
+    """Attach each Slack file to the field; one photo's failure never stops the others."""
+    results = PhotoResults()
+    for file in files:
+        name = str(file.get("name") or file["id"])
+        written = _attach_one(
+            db,
+            coperniq,
+            slack,
+            file,
+            user=user,
+            project_id=project_id,
+            form_id=form_id,
+            column_id=column_id,
+        )
+        if written.outcome.written:
+            # FOUND: an earlier try whose answer was lost had attached it.
+            target = results.already if written.outcome is submissions.Outcome.FOUND else None
+            (target if target is not None else results.attached).append(name)
+        elif written.outcome is submissions.Outcome.ALREADY:
+            results.already.append(name)
+        elif written.outcome is submissions.Outcome.IN_FLIGHT:
+            results.pending.append(name)
+        else:
+            why = written.why or "something went wrong on our side; try again in a minute."
+            results.failed.append((name, why))
+    return results
+
+
+def _attach_one(
+    db: Database,
+    coperniq: CoperniqClient,
+    slack: WebClient,
+    file: dict[str, Any],
+    *,
+    user: str,
+    project_id: int,
+    form_id: int,
+    column_id: int,
+) -> submissions.Written:
+    resolved: dict[str, Any] = {}
+
+    def slack_file() -> dict[str, Any]:
+        # Asked of Slack once per try, by whichever step needs it first.
+        if not resolved:
+            try:
+                resolved.update(_resolve(slack, file))
+            except SlackFileError as exc:
+                raise submissions.NotWritten(str(exc)) from None
+        return resolved
+
+    def lookup(claim: submissions.Claim) -> dict[str, Any] | None:
+        name = _name(slack_file())
+        found = _already_on_field(coperniq, form_id, column_id, name)
+        if found is None:
+            raise submissions.NotWritten(
+                "Coperniq could not be asked whether an earlier try already attached it; "
+                "try again in a minute."
+            )
+        # The earlier attach timed out after Coperniq took it: do not attach a second copy.
+        return {"id": form_id, "found": True} if found else None
+
+    def create(claim: submissions.Claim) -> dict[str, Any]:
+        got = slack_file()
+        name = _name(got)
+        uploaded = _upload_once(db, coperniq, slack, claim, got, name=name, project_id=project_id)
+        attached = coperniq.forms.attach_file_from_url(
+            form_id,
+            column_id,
+            uploaded["downloadUrl"],
+            name=name,
+            project_id=project_id,
+            action="add",
+        )
+        return {"id": form_id, "fileId": attached.get("fileId")}
+
+    def saved_as(done: dict[str, Any]) -> submissions.Saved:
+        detail: dict[str, Any] = {"slack_file": file["id"]}
+        if done.get("found"):
+            detail["found"] = True
+        else:
+            detail["file_id"] = done.get("fileId")
+        return submissions.Saved(
+            "form",
+            form_id,
+            detail=detail,
+            audit_type=PROJECT.kind,
+            audit_id=project_id,
+            audit_detail={"form": form_id, "column": column_id, **detail},
+        )
+
+    write = submissions.Write(
+        slack_user=user,
+        action=ACTION,
+        details={"form": form_id, "column": column_id, "file": file["id"]},
+        what=f"Attaching {file['id']}",
+        lookup=lookup,
+        create=create,
+        saved_as=saved_as,
+        fingerprint_user="",
+    )
+    return submissions.write_once(db, write)
+
+
+def _name(file: dict[str, Any]) -> str:
+    return str(file.get("name") or file["id"])
+
+
+def _resolve(slack: WebClient, file: dict[str, Any]) -> dict[str, Any]:
+    """The file with its download link and full name (from files.info when not in the payload)."""
+    # Files chosen before the modal carry only their id and a name shortened for display.
+    if file.get("url_private_download"):
+        return file
+    try:
+        info = slack.files_info(file=file["id"])["file"]
+    except SlackApiError as exc:
+        why = str((exc.response or {}).get("error") or exc)
+        if why in _NOT_VISIBLE:
+            raise SlackFileError(
+                "the bot cannot see it there (add me to that channel, or send the photo to me "
+                "in a direct message)."
+            ) from None
+        raise SlackFileError(f"Slack would not give the bot this file ({why}).") from None
+    except Exception as exc:  # Slack unreachable: this file fails, the others still go
+        log.exception("files.info %s failed", file["id"])
+        raise SlackFileError(f"Slack could not be reached for it ({type(exc).__name__}).") from None
+    if not info.get("url_private_download"):
+        raise SlackFileError("Slack gave no download link for it.")
+    return {**file, **info}
+
+
+def _already_on_field(
+    coperniq: CoperniqClient, form_id: int, column_id: int, name: str
+) -> bool | None:
+    """Whether the FILE field already holds a file of that name; None when Coperniq can't say."""
+    try:
+        detail = coperniq.forms.get(form_id)
+    except CoperniqError as exc:
+        log.warning("Could not check form %s for an earlier copy: %r", form_id, exc)
+        return None
+    for group in detail.get("formLayouts") or []:
+        for prop in group.get("properties") or group.get("fields") or []:
+            if prop.get("columnId") == column_id and isinstance(prop.get("value"), list):
+                return any(isinstance(v, dict) and v.get("name") == name for v in prop["value"])
+    return False
+
+
+def _upload_once(
+    db: Database,
+    coperniq: CoperniqClient,
+    slack: WebClient,
+    claim: submissions.Claim,
+    file: dict[str, Any],
+    *,
+    name: str,
+    project_id: int,
+) -> dict[str, Any]:
+    """The file in the project's files, uploaded by this try or found from an earlier one.
+
+    An earlier try that uploaded before its attach failed is remembered in the submission's
+    progress; one whose upload answer was lost is looked for by name and size. Either way the
+    project does not get a second copy. NotWritten when it could not be had; a CoperniqError
+    from the upload itself is raised.
+    """
+    key = claim.key
+    progress = claim.progress or {}
+    if progress.get("uploaded"):
+        earlier = _still_uploaded(coperniq, project_id, progress["uploaded"])
+        if earlier is not None:
+            return earlier
+        submissions.note_progress(db, key, uploaded=None)
+    try:
+        got = download(
+            file["url_private_download"],
+            slack.token or "",
+            max_bytes=MAX_UPLOAD_BYTES,
+            api_url=slack.base_url,
+        )
+    except SlackFileError as exc:
+        raise submissions.NotWritten(str(exc)) from None
+    size = len(got.content)
+    if progress.get("uploading"):
+        # An earlier upload's answer was lost: Coperniq may hold the file already.
+        try:
+            found = _find_upload(coperniq, project_id, name, size)
+        except CoperniqError as exc:
+            log.warning(
+                "Could not list project %s files for an earlier upload: %r", project_id, exc
+            )
+            raise submissions.NotWritten(
+                "Coperniq could not be asked whether an earlier try already uploaded it; "
+                "try again in a minute."
+            ) from None
+        if found is not None:
+            submissions.note_progress(db, key, uploaded=found, uploading=None)
+            return found
+    submissions.note_progress(db, key, uploading={"name": name, "size": size})
+    try:
+        answer = coperniq.files.upload("project", project_id, got.content, name, got.content_type)
+    except CoperniqError as exc:
+        if not exc.outcome_unknown:
+            submissions.note_progress(db, key, uploading=None)  # definitely not uploaded
+        raise
+    uploaded = {"id": answer.get("id"), "downloadUrl": answer["downloadUrl"]}
+    submissions.note_progress(db, key, uploaded=uploaded, uploading=None)
+    return uploaded
+
+
+def _still_uploaded(
+    coperniq: CoperniqClient, project_id: int, earlier: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The earlier upload with a current download link; None when it was deleted meanwhile."""
+    if earlier.get("id") is None:
+        return earlier
+    try:
+        current = coperniq.files.get("project", project_id, earlier["id"])
+    except NotFound:
+        return None
+    except CoperniqError as exc:
+        # The link remembered from the upload is still the best there is.
+        log.warning("Could not re-read uploaded file %s: %r", earlier["id"], exc)
+        return earlier
+    if not isinstance(current, dict) or not current.get("downloadUrl"):
+        return earlier
+    return {"id": current.get("id", earlier["id"]), "downloadUrl": current["downloadUrl"]}
+
+
+def _find_upload(
+    coperniq: CoperniqClient, project_id: int, name: str, size: int
+) -> dict[str, Any] | None:
+    """The newest project file with this name and size in bytes (an earlier try's upload)."""
+    matches = [
+        f
+        for f in coperniq.files.list("project", project_id)
+        if f.get("name") == name
+        and (f.get("metaData") or {}).get("size") == size
+        and f.get("downloadUrl")
+        and not f.get("isArchived")
+    ]
+    if not matches:
+        return None
+    newest = max(matches, key=lambda f: (str(f.get("createdAt") or ""), int(f.get("id") or 0)))
+    return {"id": newest.get("id"), "downloadUrl": newest["downloadUrl"]}
