@@ -25,9 +25,9 @@ from bot.coperniq.errors import (
     RateLimited,
     Timeout,
 )
-from bot.links import record_url
-from jobs.form_sla import at_risk, current_phase, form_in_phase, sla_threshold
-from jobs.overdue_invoices import due_date
+from bot.records import record_url
+from jobs.invoices.select import due_date
+from jobs.sla.select import at_risk, current_phase, form_in_phase, sla_threshold
 
 if TYPE_CHECKING:
     from bot.config import Settings

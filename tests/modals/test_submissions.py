@@ -87,3 +87,68 @@ def test_a_repeat_after_the_window_starts_with_no_progress(store):
         db, "k", slack_user="U1", action="r", now=later, repeat_after=timedelta(hours=24)
     )
     assert claim.verdict == "new" and claim.progress is None
+
+
+def _write(**overrides):
+    from bot.coperniq.errors import ServerError
+
+    calls = {"lookup": 0, "create": 0}
+
+    def lookup(claim):
+        calls["lookup"] += 1
+        if overrides.get("lookup_fails"):
+            raise ServerError("look-up failed", status=500)
+        return overrides.get("found")
+
+    def create(claim):
+        calls["create"] += 1
+        if overrides.get("create_error"):
+            raise overrides["create_error"]
+        return {"id": 7, "number": 1042}
+
+    write = subs.Write(
+        slack_user="U1",
+        action="request",
+        details={"title": "x"},
+        what="Creating a request",
+        lookup=lookup,
+        create=create,
+        saved_as=lambda r: subs.Saved("opportunity", r["id"], r.get("number")),
+    )
+    return write, calls
+
+
+def test_write_once_creates_finishes_and_audits_then_answers_the_repeat(store):
+    write, calls = _write()
+    claims = []
+    first = subs.write_once(store.db, write, on_claim=claims.append, now=T0)
+    assert first.outcome is subs.Outcome.CREATED and first.record["id"] == 7
+    assert [c.verdict for c in claims] == [subs.Verdict.NEW]
+    again = subs.write_once(store.db, write, now=T0)
+    assert again.outcome is subs.Outcome.ALREADY and again.record["id"] == "7"
+    assert calls == {"lookup": 0, "create": 1}
+    audited = list(store.db.query("select action, record_id, outcome from audit_log"))
+    assert audited == [{"action": "request", "record_id": "7", "outcome": "created"}]
+
+
+def test_a_look_up_that_fails_after_an_unknown_outcome_keeps_it_unknown(store):
+    from bot.coperniq.errors import Timeout
+
+    write, calls = _write(create_error=Timeout("t", outcome_unknown=True))
+    assert subs.write_once(store.db, write, now=T0).outcome is subs.Outcome.UNKNOWN
+    write, calls = _write(lookup_fails=True)
+    later = T0 + timedelta(seconds=30)
+    retried = subs.write_once(store.db, write, now=later)
+    # Not FAILED: the next try would create without looking, and might make a second record.
+    assert retried.outcome is subs.Outcome.UNKNOWN and calls["create"] == 0
+    assert subs.state_of(store.db, write.key) == subs.UNKNOWN
+    write, calls = _write(found={"id": 7})
+    found = subs.write_once(store.db, write, now=later + timedelta(seconds=30))
+    assert found.outcome is subs.Outcome.FOUND and calls == {"lookup": 1, "create": 0}
+
+
+def test_a_refusal_before_writing_is_failed_with_the_reason(store):
+    write, _ = _write(create_error=subs.NotWritten("Slack would not give the bot this file."))
+    written = subs.write_once(store.db, write, now=T0)
+    assert written.outcome is subs.Outcome.FAILED and "Slack" in (written.why or "")
+    assert subs.state_of(store.db, write.key) == subs.FAILED

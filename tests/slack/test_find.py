@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.blocks.find import build_find_empty, build_find_results, build_find_too_short
 from bot.ids import Action
-from bot.links import record_url
+from bot.records import record_url
 from tests.slack.harness import APP_URL, SlackHarness
 from tests.slack.limits import assert_slack_limits
 
