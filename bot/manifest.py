@@ -1,15 +1,14 @@
 """`coperniq-bot manifest`: the Slack app manifest, generated from what the code registers.
 
-The command name comes from SLACK_COMMAND, its description and usage hint from the router's table;
-the message shortcut, the DM file events and their scopes appear when their listener modules
-exist. With `--url https://bot.example.com` the manifest points Slack at `{url}/slack/events`
-(HTTP mode); without it, Socket Mode is switched on and no URL is needed.
+The command name comes from SLACK_COMMAND, its description and usage hint from the router's
+table, the message shortcut's name from handlers.shortcuts. With `--url https://bot.example.com`
+the manifest points Slack at `{url}/slack/events` (HTTP mode); without it, Socket Mode is switched
+on and no URL is needed.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 from typing import Any
 
@@ -17,7 +16,6 @@ from bot.ids import Callback
 
 APP_NAME = "Coperniq"
 EVENTS_PATH = "/slack/events"
-SHORTCUT_NAME = "Attach to Coperniq form"
 
 # Every bot scope, with why the bot needs it. Nothing else is requested.
 BASE_SCOPES: dict[str, str] = {
@@ -38,44 +36,14 @@ DM_SCOPES: dict[str, str] = {
 }
 
 
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
-def has_shortcut() -> bool:
-    """Whether the message shortcut listener exists in this build."""
-    return _module_exists("handlers.shortcuts")
-
-
-def has_dm_files() -> bool:
-    """Whether the DM file-share listener exists in this build."""
-    return _module_exists("handlers.events.files")
-
-
-def has_photos() -> bool:
-    """Whether any photo path (modal, shortcut or DM) exists in this build."""
-    return has_shortcut() or has_dm_files() or _module_exists("handlers.commands.photo")
-
-
 def bot_scopes() -> dict[str, str]:
-    """The bot scopes this build needs, each with its reason."""
-    scopes = dict(BASE_SCOPES)
-    if has_photos():
-        scopes.update(PHOTO_SCOPES)
-    if has_dm_files():
-        scopes.update(DM_SCOPES)
-    return scopes
+    """The bot scopes the registered listeners need, each with its reason."""
+    return {**BASE_SCOPES, **PHOTO_SCOPES, **DM_SCOPES}
 
 
 def bot_events() -> list[str]:
-    """The bot events this build handles."""
-    events = ["app_home_opened"]
-    if has_dm_files():
-        events.append("message.im")
-    return events
+    """The bot events the registered listeners handle (handlers.events)."""
+    return ["app_home_opened", "message.im"]
 
 
 def command_description(modules: list[Any]) -> str:
@@ -85,6 +53,7 @@ def command_description(modules: list[Any]) -> str:
 
 def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[str, Any]:
     """The app manifest; HTTP request URLs under `url` when given, else Socket Mode."""
+    import handlers.shortcuts as shortcuts
     from handlers.commands import available_subcommands, usage_hint
 
     request_url = f"{url.rstrip('/')}{EVENTS_PATH}" if url else None
@@ -105,19 +74,14 @@ def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[s
         "bot_user": {"display_name": APP_NAME, "always_online": True},
         "slash_commands": [slash],
     }
-    if has_shortcut():
-        import handlers.shortcuts as shortcuts
-
-        features["shortcuts"] = [
-            {
-                "name": getattr(shortcuts, "SHORTCUT_NAME", SHORTCUT_NAME),
-                "type": "message",
-                "callback_id": Callback.ATTACH_SHORTCUT.value,
-                "description": getattr(
-                    shortcuts, "SHORTCUT_DESCRIPTION", "Attach this message's photos to a form"
-                ),
-            }
-        ]
+    features["shortcuts"] = [
+        {
+            "name": shortcuts.SHORTCUT_NAME,
+            "type": "message",
+            "callback_id": Callback.ATTACH_SHORTCUT.value,
+            "description": shortcuts.SHORTCUT_DESCRIPTION,
+        }
+    ]
     events: dict[str, Any] = {"bot_events": bot_events()}
     interactivity: dict[str, Any] = {"is_enabled": True}
     if request_url:
