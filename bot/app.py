@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 # Ack latency is bounded by free listener threads: Bolt runs each listener, ack included, on this
 # pool, so slow Coperniq calls after an ack hold a thread. 64 keeps ack p99 low at 20 concurrent
-# commands with a 500 ms backend (SLACK_NOTES.md: 5 threads gave ~1 s).
+# commands with a 500 ms backend (Bolt's default 5 threads gave ~1 s; see the README's benchmarks).
 DEFAULT_LISTENER_THREADS = 64
 
 
