@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from bot.config import Secret, Settings
-from bot.deepcheck import (
+from bot.deepcheck import run_probes
+from bot.deepcheck.judges import (
     APP_LINKS,
     DEEP_REQUESTS,
     FORM_PHASES,
@@ -28,7 +29,6 @@ from bot.deepcheck import (
     Finding,
     judge_app_url,
     judge_rate_limits,
-    run_probes,
 )
 from tests.conftest import SANDBOX_KEY
 

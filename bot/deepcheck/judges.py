@@ -1,39 +1,18 @@
-"""`coperniq-bot check --deep`: read-only probes of what the bot assumes about the Coperniq API.
-
-Each probe looks at one assumption the spec and the docs leave open, against the real account,
-and gives one OK/WARN/FAIL line: what it saw and what to do. The probes send GETs only, at most
-DEEP_REQUESTS of them (so `check --deep` stays within MAX_REQUESTS with check's own call), through
-the interactive view, and every request is counted in the bot's ledger like any other.
-"""
+"""`check --deep`'s verdicts: pure functions from what Coperniq answered to one OK/WARN/FAIL
+finding each, with what was seen and what to do. No I/O here (bot.deepcheck.probes asks)."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import httpx
-
 from bot.coperniq.client import PER_SECOND_LIMIT
-from bot.coperniq.errors import (
-    AuthenticationError,
-    ConnectionFailed,
-    CoperniqError,
-    RateLimited,
-    Timeout,
-)
 from bot.records import record_url
 from jobs.invoices.select import due_date
 from jobs.sla.select import at_risk, current_phase, form_in_phase, sla_threshold
-
-if TYPE_CHECKING:
-    from bot.config import Settings
-    from bot.coperniq import CoperniqClient
-
-logger = logging.getLogger(__name__)
 
 MAX_REQUESTS = 10  # the whole of `check --deep`
 DEEP_REQUESTS = MAX_REQUESTS - 1  # check's own Coperniq call comes first
@@ -78,31 +57,6 @@ class Finding:
     def line(self) -> str:
         tag = "OK  " if self.status == "OK" else self.status
         return f"{tag} {self.name}: {self.seen}" + (f" -> {self.todo}" if self.todo else "")
-
-
-class RequestCapReached(Exception):
-    """The probes' request cap was reached: the request was refused before it was sent."""
-
-
-class Meter:
-    """httpx event hooks: refuse any request past `cap`, and keep each answer's rate headers."""
-
-    def __init__(self, cap: int) -> None:
-        self.cap = cap
-        self.sent = 0
-        self.rate_headers: list[tuple[str | None, str | None]] = []
-
-    def before_request(self, request: httpx.Request) -> None:
-        if self.sent >= self.cap:
-            raise RequestCapReached(f"the cap of {self.cap} Coperniq requests was reached")
-        self.sent += 1
-
-    def after_response(self, response: httpx.Response) -> None:
-        h = response.headers
-        self.rate_headers.append((h.get("X-RateLimit-Limit"), h.get("X-RateLimit-Remaining")))
-
-
-# --- verdicts (pure) ---------------------------------------------------------------------------
 
 
 def _int(value: str | None) -> int | None:
@@ -458,120 +412,3 @@ def judge_app_url(app_url: str, project_id: Any = None) -> Finding:
             f"set COPERNIQ_APP_URL={base}/{segments[0]}",
         )
     return Finding("OK", APP_LINKS, f"links read {sample} (company id {segments[0]})")
-
-
-# --- the probes --------------------------------------------------------------------------------
-
-
-class _Run:
-    """One run of the probes on one client view; stops asking once Coperniq shut the door."""
-
-    def __init__(self, view: CoperniqClient, meter: Meter) -> None:
-        self.view = view
-        self.meter = meter
-        self.blocked: str | None = None
-
-    def probe(self, name: str, fn: Callable[[], Finding]) -> Finding:
-        if self.blocked:
-            return Finding("SKIP", name, f"not run: {self.blocked}")
-        try:
-            return fn()
-        except RequestCapReached as exc:
-            return Finding("SKIP", name, f"not run: {exc}")
-        except CoperniqError as exc:
-            if isinstance(exc, AuthenticationError | ConnectionFailed | Timeout | RateLimited):
-                self.blocked = "an earlier probe could not get an answer (see above)"
-            return Finding("FAIL", name, exc.message, "fix that first, then run it again")
-        except TypeError as exc:  # the resources' word for an answer of the wrong shape
-            return Finding("FAIL", name, f"unexpected answer: {exc}", SEND_OUTPUT)
-        except Exception:  # noqa: BLE001 - a bug in one probe must not hide the others
-            logger.exception("%s probe crashed", name)
-            return Finding("FAIL", name, "the probe itself failed; see the log above", SEND_OUTPUT)
-
-
-def run_probes(
-    settings: Settings, *, coperniq_ok: bool = True, cap: int = DEEP_REQUESTS
-) -> list[Finding]:
-    """Run every probe (at most `cap` requests, all GETs) and return one finding per probe."""
-    from bot.coperniq import CoperniqClient
-    from bot.store import Store
-
-    reason = None
-    if not settings.coperniq_api_key:
-        reason = "COPERNIQ_API_KEY is not set"
-    elif not coperniq_ok:
-        reason = "Coperniq refused or did not answer check's own call (see the Coperniq line)"
-    if reason:
-        found = {name: Finding("SKIP", name, reason) for name in PROBES}
-        found[APP_LINKS] = judge_app_url(settings.coperniq_app_url)
-        return [found[name] for name in PROBES]
-
-    meter = Meter(cap)
-    http = httpx.Client(
-        timeout=httpx.Timeout(20.0, connect=5.0),
-        event_hooks={"request": [meter.before_request], "response": [meter.after_response]},
-    )
-    store = Store(settings.db_path)
-    client = CoperniqClient(
-        api_key=settings.coperniq_api_key,
-        base_url=settings.coperniq_base_url,
-        store=store,
-        daily_budget=settings.coperniq_daily_budget,
-        http_client=http,
-    )
-    view = client.interactive
-    run = _Run(view, meter)
-    projects: list[Any] = []
-    try:
-
-        def list_projects() -> Finding:
-            # One page, as form-sla asks for it; the lazy list would read on past a short page.
-            body = view.request("GET", "/projects", params={"page": 1, "page_size": PROJECTS_PAGE})
-            if not isinstance(body, list):
-                raise TypeError("GET /projects answered something other than a list")
-            projects.extend(body)
-            return judge_projects(body)
-
-        def read_forms() -> Finding:
-            candidates = form_candidates(projects)
-            if not candidates:
-                return Finding("SKIP", FORM_PHASES, "no listed project with a phase to read")
-            for p in candidates:
-                field, value = phase_template_id(p)
-                if value is None:
-                    return Finding(
-                        "FAIL",
-                        FORM_PHASES,
-                        f"project {p['id']}'s current phase has no {field}",
-                        "form-SLA cannot tie forms to the phase; " + SEND_OUTPUT,
-                    )
-            read: list[tuple[Mapping[str, Any], Sequence[Any]]] = []
-            for p in candidates:
-                read.append((p, view.forms.list_for_project(p["id"])))
-                if judge_forms(read).status == "OK":
-                    break  # proven: save the remaining calls
-            return judge_forms(read)
-
-        def read_invoices() -> Finding:
-            # The raw page: the envelope itself is what is checked, and the resource hides it.
-            params = {"page": 1, "page_size": INVOICES_PAGE}
-            body = view.request("GET", "/invoices", params=params)
-            return judge_invoices(body, settings.timezone)
-
-        found = {
-            PROJECT_PHASES: run.probe(PROJECT_PHASES, list_projects),
-            FORM_PHASES: run.probe(FORM_PHASES, read_forms),
-            INVOICES: run.probe(INVOICES, read_invoices),
-            USERS: run.probe(USERS, lambda: judge_users(view.users.list())),
-        }
-        ledger_left = max(0, client.budget.daily_budget - client.budget.used())
-        found[RATE_LIMITS] = judge_rate_limits(
-            meter.rate_headers, settings.coperniq_daily_budget, ledger_left
-        )
-        first = next((p.get("id") for p in projects if isinstance(p, Mapping)), None)
-        found[APP_LINKS] = judge_app_url(settings.coperniq_app_url, first)
-    finally:
-        client.close()
-        http.close()
-        store.close()
-    return [found[name] for name in PROBES]
