@@ -5,11 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from slack_sdk.models.blocks import Block as SdkBlock
-from slack_sdk.models.views import View
-
 from bot.blocks.common import base_id
-from tests.slack.limits import assert_slack_limits
+from sandbox.slack.limits import assert_slack_limits, options_response_problems
 
 
 def _element_state(el: dict[str, Any], value: Any) -> dict[str, Any]:
@@ -79,47 +76,16 @@ def fill(
 
 
 def check_view(view: dict[str, Any]) -> None:
-    """Raise when a modal breaks Slack's limits (title ≤ 24, ≤ 100 blocks, options...)."""
-    assert_slack_limits(view)  # the team's shared check (unique block ids, options, metadata...)
-    assert len(view["title"]["text"]) <= 24
-    assert len(view["blocks"]) <= 100
-    View(**copy.deepcopy(view)).validate_json()
-    for block in view["blocks"]:
-        SdkBlock.parse(copy.deepcopy(block)).validate_json()
-        _check_options(block)
-    assert len(view.get("private_metadata") or "") <= 3000
+    """Raise when a modal breaks Slack's limits (sandbox/slack/limits.py)."""
+    assert_slack_limits(view)
 
 
 def check_message(msg: dict[str, Any]) -> None:
-    """Raise when a message breaks Slack's limits (≤ 50 blocks, text fallback present)."""
+    """Raise when a message breaks Slack's limits (≤ 50 blocks, text fallback present...)."""
     assert_slack_limits(msg)
-    assert msg.get("text"), "a message needs a plain text fallback"
-    assert len(msg.get("blocks") or []) <= 50
-    for block in msg.get("blocks") or []:
-        SdkBlock.parse(copy.deepcopy(block)).validate_json()
-        _check_options(block)
-
-
-def _check_options(obj: Any) -> None:
-    if isinstance(obj, dict):
-        if "options" in obj and isinstance(obj["options"], list):
-            assert len(obj["options"]) <= 100
-            for o in obj["options"]:
-                assert len(o["text"]["text"]) <= 75, o
-                assert len(o["value"]) <= 150, o
-        for v in obj.values():
-            _check_options(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            _check_options(v)
 
 
 def check_options_response(payload: dict[str, Any]) -> None:
     """An options-load answer within Slack's limits."""
-    opts = payload.get("options") or [
-        o for g in payload.get("option_groups") or [] for o in g["options"]
-    ]
-    assert len(opts) <= 100
-    for o in opts:
-        assert len(o["text"]["text"]) <= 75, o
-        assert len(o["value"]) <= 150, o
+    problems = options_response_problems(payload)
+    assert not problems, "\n".join(problems)
