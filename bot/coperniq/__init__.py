@@ -16,7 +16,6 @@ from bot.coperniq.client import (
     INTERACTIVE_POLICY,
     CoperniqClient,
     RetryPolicy,
-    check_id,
 )
 from bot.coperniq.errors import (
     AuthenticationError,
@@ -31,7 +30,8 @@ from bot.coperniq.errors import (
     Timeout,
     ValidationError,
 )
-from bot.coperniq.resources import RECORD_TYPES, mention
+from bot.coperniq.paths import RECORD_TYPES, check_id, record_collection, record_path
+from bot.coperniq.resources import mention
 
 __all__ = [
     "BACKGROUND_POLICY",
@@ -53,4 +53,6 @@ __all__ = [
     "ValidationError",
     "check_id",
     "mention",
+    "record_collection",
+    "record_path",
 ]

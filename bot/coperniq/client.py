@@ -1,6 +1,7 @@
 """Transport for the Coperniq REST API: pooled httpx client, retries, errors, logging, budget.
 
-Resources (`resources.py`) build paths and bodies; everything about the wire lives here.
+Resources (`resources/`) build paths and bodies with the id checks of `paths.py`; everything about
+the wire lives here.
 """
 
 from __future__ import annotations
@@ -15,14 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import httpx
 
 from bot.config import Secret
 from bot.coperniq import errors
+from bot.coperniq import resources as r
 from bot.coperniq.budget import BACKGROUND, INTERACTIVE, Budget
-from bot.refs import MAX_ID, parse_id
+from bot.coperniq.paths import check_id  # noqa: F401 - still importable from here
 
 if TYPE_CHECKING:
     from bot.store import Store
@@ -36,24 +37,6 @@ USER_AGENT = f"coperniq-slack-bot/0.1 httpx/{httpx.__version__}"
 PER_SECOND_LIMIT = 100
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _QUERY = re.compile(r"\?[^\s\"'>]*")
-
-
-# --- ids ------------------------------------------------------------------------------------
-
-
-def check_id(value: int | str, what: str = "id") -> str:
-    """Return a record id quoted for a URL path; raise ValueError unless it is a whole number."""
-    # The one id parser (ASCII digits, at most 2**63-1); 0 passes here because an id Coperniq
-    # itself gave may be 0, while ids typed by people must be positive (bot.refs).
-    number = parse_id(value.strip() if isinstance(value, str) else value, minimum=0)
-    if number is None:
-        # Never echo the value: it came from user input and may be anything.
-        raise ValueError(f"{what} must be a whole number from 0 to {MAX_ID} (digits 0-9 only)")
-    text = str(number)
-    # Digits only already, but quote anyway so a future relaxation cannot open the path.
-    # (The spec types the same path parameter as string in some operations and integer in others,
-    # e.g. projectId on /projects/{projectId}/files/upload vs /projects/{projectId}/forms.)
-    return quote(text, safe="")
 
 
 # --- redaction --------------------------------------------------------------------------------
@@ -535,8 +518,6 @@ class CoperniqClient:
         return view
 
     def _bind(self, transport: Transport, purpose: str, policy: RetryPolicy) -> None:
-        from bot.coperniq import resources as r
-
         self._transport = transport
         self.purpose = purpose
         self.policy = policy
