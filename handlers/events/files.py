@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot.blocks.photo import dm_photos_prompt
+from bot.blocks.photo_replies import dm_photos_prompt
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.blocks.photo import file_refs, no_photos_modal
+from bot.blocks.photo import file_refs
+from bot.blocks.photo_replies import no_photos_modal
 from bot.ids import Callback
 from handlers.views.common import open_view
 from handlers.views.photo import open_photo_modal

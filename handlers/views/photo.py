@@ -16,15 +16,12 @@ from bot.blocks.common import (
     selected_option,
     selected_texts,
 )
-from bot.blocks.photo import (
-    build_photo_modal,
-    clean_refs,
-    parse_photo,
+from bot.blocks.photo import build_photo_modal, clean_refs, parse_photo, validate_photo
+from bot.blocks.photo_replies import (
     photo_confirmation,
     photo_in_progress_modal,
     photo_result_modal,
     photo_working_modal,
-    validate_photo,
 )
 from bot.blocks.records import record_option
 from bot.coperniq.errors import CoperniqError

@@ -4,15 +4,14 @@ from bot.blocks.common import errors_for_view
 from bot.blocks.photo import (
     MAX_UPLOAD_BYTES,
     build_photo_modal,
-    dm_photos_prompt,
     file_fields,
     file_refs,
     open_forms,
     parse_photo,
-    photo_confirmation,
     refs_from_button,
     validate_photo,
 )
+from bot.blocks.photo_replies import dm_photos_prompt, photo_confirmation
 from bot.ids import Block
 from tests.modals.slackstate import check_message, check_view, fill
 
