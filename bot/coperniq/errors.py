@@ -1,11 +1,18 @@
 """One error hierarchy for every way a Coperniq call can fail.
 
 Each error carries `.status`, `.code`, `.field` (the API's 400 field), `.user_message` (a sentence a
-dispatcher can act on) and `.outcome_unknown` (a write may have happened). Messages are built by the
-transport, which redacts the API key from anything the server echoes back.
+dispatcher can act on) and `.outcome_unknown` (a write may have happened). Every message is built
+here, by the constructors at the end (`from_response`, `not_connected`, `timed_out`, `dropped`,
+`not_json`, `file_too_large`); the transport only decides whether to retry, and hands each
+constructor its `redact` so nothing the server or the network echoes back can carry the API key.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Redact = Callable[[str], str]
 
 
 class CoperniqError(Exception):
@@ -163,6 +170,140 @@ class BudgetExceeded(CoperniqError):
     default_user_message = (
         "The bot has used today's Coperniq allowance for background work and keeps the rest for "
         "people in Slack; background checks resume as the 24-hour window frees up."
+    )
+
+
+# --- constructors: every message the transport raises is worded here ---------------------------
+
+_MAYBE_MADE = " The change may or may not have been made."
+
+
+def from_response(
+    status: int,
+    body: Any,
+    retry_after: float | None,
+    *,
+    method: str,
+    path: str,
+    is_read: bool,
+    redact: Redact,
+) -> CoperniqError:
+    """The error for an HTTP answer of 400 or more; `body` is its decoded JSON (or None)."""
+    api_message = code = field = None
+    if isinstance(body, dict):
+        api_message = body.get("message")
+        code = body.get("code")
+        field = body.get("field")
+        if isinstance(api_message, list):  # some validators answer a list of messages
+            api_message = "; ".join(str(m) for m in api_message)
+    api_message = redact(str(api_message)) if api_message else None
+    code = str(code) if code is not None else None
+    field = str(field) if field is not None else None
+    said = f": {api_message}" if api_message else ""
+    where = f"{method} {path}"
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "field": field,
+        "method": method,
+        "path": path,
+    }
+    if status == 400 or status == 422:
+        on = f" (field '{field}')" if field else ""
+        return ValidationError(
+            f"Coperniq rejected {where}{on}{said}. Fix the request and try again.", **common
+        )
+    if status == 413:
+        return PayloadTooLarge(
+            f"Coperniq refused {where}: the body is too large (about 6 MB goes through).",
+            **common,
+        )
+    if status == 401:
+        return AuthenticationError(
+            f"Coperniq refused the API key on {where}{said}. Check COPERNIQ_API_KEY.", **common
+        )
+    if status == 403:
+        return PermissionDenied(
+            f"Coperniq denied {where}{said}: the key's user lacks permission for this.", **common
+        )
+    if status == 404:
+        return NotFound(
+            f"Coperniq found nothing at {where}{said}. The record may not exist or may be "
+            "outside the API key user's scope.",
+            **common,
+        )
+    if status == 429:
+        wait = (
+            f" Retry after {retry_after:g}s." if retry_after is not None else " Try again shortly."
+        )
+        return RateLimited(
+            f"Coperniq rate limit hit on {where}{said}.{wait}", retry_after=retry_after, **common
+        )
+    if status >= 500:
+        unknown = not is_read
+        return ServerError(
+            f"Coperniq failed with {status} on {where}{said}."
+            + (_MAYBE_MADE if unknown else " Try again later."),
+            outcome_unknown=unknown,
+            **common,
+        )
+    return CoperniqError(f"Coperniq answered {status} to {where}{said}.", **common)
+
+
+def not_connected(
+    method: str, path: str, reason: str, *, timed_out: bool, redact: Redact
+) -> CoperniqError:
+    """No connection was made (refused, or connect/pool timeout): nothing reached Coperniq."""
+    cls = Timeout if timed_out else ConnectionFailed
+    return cls(
+        f"Could not connect to Coperniq for {method} {path}: {redact(reason)}. "
+        "Check the network and COPERNIQ_BASE_URL.",
+        method=method,
+        path=path,
+        outcome_unknown=False,
+    )
+
+
+def timed_out(method: str, path: str, timeout: float, *, is_read: bool) -> Timeout:
+    """Sent, but no answer within `timeout` seconds: a write may have happened."""
+    return Timeout(
+        f"Coperniq did not answer {method} {path} within {timeout:g}s."
+        + ("" if is_read else _MAYBE_MADE),
+        method=method,
+        path=path,
+        outcome_unknown=not is_read,
+    )
+
+
+def dropped(method: str, path: str, failure: str, *, is_read: bool) -> ConnectionFailed:
+    """The connection broke mid-request (`failure` names how): a write may have happened."""
+    return ConnectionFailed(
+        f"The connection to Coperniq failed during {method} {path} ({failure})."
+        + ("" if is_read else _MAYBE_MADE),
+        method=method,
+        path=path,
+        outcome_unknown=not is_read,
+    )
+
+
+def not_json(status: int, method: str, path: str) -> CoperniqError:
+    """A successful answer whose body could not be decoded."""
+    return CoperniqError(
+        f"Coperniq answered {method} {path} with a body that is not JSON.",
+        status=status,
+        method=method,
+        path=path,
+    )
+
+
+def file_too_large(filename: str, size: int, path: str) -> PayloadTooLarge:
+    """Refused before sending: Coperniq takes at most 10 MB per request."""
+    return PayloadTooLarge(
+        f"{filename!r} is {size / 1_000_000:.1f} MB; Coperniq takes at most 10 MB "
+        "per request (about 6 MB goes through in practice).",
+        status=413,
+        method="POST",
+        path=path,
     )
 
 

@@ -13,13 +13,6 @@ import pytest
 from bot.config import Secret
 from bot.coperniq import CoperniqClient, check_id, mention
 from bot.coperniq.budget import HEADER_FRESHNESS, Budget
-from bot.coperniq.client import (
-    BACKGROUND_POLICY,
-    INTERACTIVE_POLICY,
-    REDACTOR,
-    iso_z,
-    parse_retry_after,
-)
 from bot.coperniq.errors import (
     BudgetExceeded,
     ConnectionFailed,
@@ -31,6 +24,13 @@ from bot.coperniq.errors import (
     ValidationError,
 )
 from bot.coperniq.pagination import check_page_size, paginate
+from bot.coperniq.redact import REDACTOR
+from bot.coperniq.transport import (
+    BACKGROUND_POLICY,
+    INTERACTIVE_POLICY,
+    iso_z,
+    parse_retry_after,
+)
 from bot.store import api_calls_since
 
 T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
@@ -354,6 +354,26 @@ def test_views_share_transport_and_budget() -> None:
     assert client.interactive.purpose == "interactive"
     assert client.background.purpose == client.purpose == "background"
     assert client.interactive.background is client.background
+
+
+def test_with_policy_makes_a_fresh_view_sharing_transport_and_budget() -> None:
+    client = CoperniqClient("k" * 20, "http://127.0.0.1:9/v1")
+    view = client.with_policy("interactive")
+    assert view is not client.with_policy("interactive") and view is not client.interactive
+    assert (view.purpose, view.policy) == ("interactive", INTERACTIVE_POLICY)
+    assert view.budget is client.budget and view._transport is client._transport
+    assert view.background is client.background and view.calls_made == 0
+    patient = client.interactive.with_policy("background", BACKGROUND_POLICY)
+    assert (patient.purpose, patient.policy) == ("background", BACKGROUND_POLICY)
+    with pytest.raises(ValueError):
+        client.with_policy("urgent")
+
+
+def test_a_view_builds_its_resources_on_first_use() -> None:
+    view = CoperniqClient("k" * 20, "http://127.0.0.1:9/v1").with_policy("interactive")
+    assert "projects" not in vars(view)
+    assert view.projects is view.projects and view.requests is view.opportunities
+    assert view.projects._client is view and "projects" in vars(view)
 
 
 def _capped_source(n: int, cap: int) -> tuple[list[dict], Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.coperniq.errors import PayloadTooLarge
+from bot.coperniq import errors
 from bot.coperniq.paths import check_id, record_path
 from bot.coperniq.resources.base import Resource, _as_list, _choice
 
@@ -45,13 +45,7 @@ class Files(Resource):
         path = record_path(record_type, record_id, _FILE_HOLDERS) + "/files/upload"
         if len(content) > MAX_BODY_BYTES:
             # Coperniq refuses bodies over 10 MB; don't spend a request (and minutes) to hear it.
-            raise PayloadTooLarge(
-                f"{filename!r} is {len(content) / 1_000_000:.1f} MB; Coperniq takes at most 10 MB "
-                "per request (about 6 MB goes through in practice).",
-                status=413,
-                method="POST",
-                path=path,
-            )
+            raise errors.file_too_large(filename, len(content), path)
         params = {
             "name": name,
             "content_type": content_type,
