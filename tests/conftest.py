@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store
+from sandbox.wiring import SANDBOX_KEY
 
-SANDBOX_KEY = "test-sandbox-key"
+__all__ = ["SANDBOX_KEY"]
 
 
 @pytest.fixture

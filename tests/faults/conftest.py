@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SANDBOX_KEY
+from sandbox.slackclient import SlackHarness
+from sandbox.wiring import SANDBOX_KEY, running_harness
 from tests.faults.scenarios import JOB_PROJECTS, JOB_TODAY, JobWorld
-from tests.slack.harness import SlackHarness, running_harness
 
 
 @pytest.fixture

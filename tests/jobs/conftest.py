@@ -10,17 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 
-from bot.config import Secret, Settings
-from bot.coperniq import CoperniqClient
-from bot.deps import Deps, build_deps
-from bot.store import Store
+from bot.config import Settings
+from bot.deps import Deps
 from jobs.slackpost import SlackPoster
-from tests.conftest import SANDBOX_KEY
+from sandbox.wiring import INVOICE_CHANNEL, SLA_CHANNEL, fake_deps
 
-INVOICE_CHANNEL = "C0INVOICES"
-SLA_CHANNEL = "C0SLAALERT"
+__all__ = ["INVOICE_CHANNEL", "SLA_CHANNEL"]
 
 
 @dataclass
@@ -45,28 +41,18 @@ class Env:
 
 
 def make_env(sb: Any, fs: Any, path: Path, *, daily_budget: int = 5000) -> Env:
-    settings = Settings(
-        coperniq_api_key=Secret(SANDBOX_KEY),
-        coperniq_base_url=sb.base_url,
-        coperniq_app_url="https://app.coperniq.io/388",
-        slack_bot_token=Secret(fs.bot_token),
-        slack_api_url=fs.base_url,
-        invoice_alert_channel=INVOICE_CHANNEL,
-        sla_alert_channel=SLA_CHANNEL,
+    """One 'process' of the jobs against the fakes (sandbox.wiring.fake_deps)."""
+    # No waits between Coperniq retries; Slack answers `ratelimited` to the poster, which records
+    # the wait, instead of the client waiting it out.
+    deps = fake_deps(
+        sb,
+        fs,
         db_path=path,
+        coperniq_daily_budget=daily_budget,
+        coperniq_sleep=lambda s: None,
+        slack_retries=False,
     )
-    store = Store(path)
-    client = CoperniqClient(
-        SANDBOX_KEY, sb.base_url, store=store, daily_budget=daily_budget, sleep=lambda s: None
-    )
-    slack = WebClient(token=fs.bot_token, base_url=fs.base_url)
-    return Env(
-        sb=sb,
-        fs=fs,
-        path=path,
-        settings=settings,
-        deps=build_deps(settings, store=store, coperniq=client, slack=slack),
-    )
+    return Env(sb=sb, fs=fs, path=path, settings=deps.settings, deps=deps)
 
 
 @pytest.fixture
