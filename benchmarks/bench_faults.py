@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from sandbox.coperniq import CoperniqSandbox  # noqa: E402
 from sandbox.slack import FakeSlack  # noqa: E402
-from tests.conftest import SANDBOX_KEY  # noqa: E402
+from sandbox.wiring import SANDBOX_KEY, running_harness  # noqa: E402
 from tests.faults.scenarios import (  # noqa: E402
     JOB_PROJECTS,
     JOB_TODAY,
@@ -37,7 +37,6 @@ from tests.faults.scenarios import (  # noqa: E402
     Outcome,
     Scenario,
 )
-from tests.slack.harness import running_harness  # noqa: E402
 
 
 def play(scenario: Scenario, tmp: Path) -> tuple[Outcome, list[str]]:

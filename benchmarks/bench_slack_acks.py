@@ -46,12 +46,8 @@ sys.path.insert(0, str(REPO))
 
 from sandbox.coperniq import CoperniqSandbox  # noqa: E402
 from sandbox.slack import FakeSlack  # noqa: E402
-from tests.slack.harness import (  # noqa: E402
-    SIGNING_SECRET,
-    SlackHarness,
-    harness_settings,
-    running_harness,
-)
+from sandbox.slackclient import SIGNING_SECRET, SlackHarness  # noqa: E402
+from sandbox.wiring import fake_settings, running_harness  # noqa: E402
 
 SANDBOX_KEY = "bench-sandbox-key"
 
@@ -85,7 +81,7 @@ class _RemoteServer:
 @contextmanager
 def app_subprocess(fake: FakeSlack, sandbox: Any, tmp: Path) -> Iterator[SlackHarness]:
     """`python -m bot serve --http` in its own process, with a harness that sends to it."""
-    settings = harness_settings(fake, sandbox, tmp / "bot.db")
+    settings = fake_settings(sandbox, fake, db_path=tmp / "bot.db")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "COPERNIQ_"))},
         "SLACK_BOT_TOKEN": fake.bot_token,
