@@ -34,6 +34,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+# The spec stays at the repository's top (spec/, read by tests too); the sandbox is installed
+# editable from the same checkout (sandbox/pyproject.toml), so it is found beside the package.
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "coperniq-openapi.yaml"
 SERVER_URL = "https://api.coperniq.io"  # servers[0] is https://api.coperniq.io/v1
 
@@ -341,6 +343,8 @@ def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
     """The vendored spec with the allow-listed patches applied."""
     import yaml
 
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: validation needs the bot's source checkout (spec/)")
     with path.open(encoding="utf-8") as fh:
         spec = yaml.safe_load(fh)
     for patch in SPEC_PATCHES:
