@@ -39,7 +39,7 @@ from typing import Any
 SPEC_PATH = Path(__file__).resolve().parents[2] / "spec" / "coperniq-openapi.yaml"
 SERVER_URL = "https://api.coperniq.io"  # servers[0] is https://api.coperniq.io/v1
 
-# Statuses the API answers (COPERNIQ_NOTES.md, "Errors" and "Limits") that many operations do not
+# Statuses the API answers (the vendor's notes on errors and limits) that many operations do not
 # declare: 429 is declared on one operation only (POST /work-orders/{workOrderId}/notes) although
 # every call is rate limited; 401 is missing on /users, /teams, /roles, /properties, /workflows and
 # the file operations; 400 is missing on list operations whose query parameters can be invalid (GET
