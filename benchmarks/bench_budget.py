@@ -33,7 +33,10 @@ from bot.config import Secret, Settings  # noqa: E402
 from bot.coperniq import CoperniqClient  # noqa: E402
 from bot.deps import build_deps  # noqa: E402
 from bot.store import Store  # noqa: E402
-from jobs import form_sla, overdue_invoices  # noqa: E402
+from jobs import engine  # noqa: E402
+from jobs.registry import JOBS  # noqa: E402
+from jobs.sla import select as sla_select  # noqa: E402
+from jobs.sla.collect import REFRESH_PER_RUN  # noqa: E402
 from jobs.slackpost import SlackPoster  # noqa: E402
 from sandbox.coperniq import CoperniqSandbox  # noqa: E402
 from sandbox.slack import FakeSlack  # noqa: E402
@@ -54,7 +57,7 @@ def shape(sb: CoperniqSandbox, rng: random.Random) -> None:
         if p.get("status") != "ACTIVE":
             sb.update("projects", p["id"], status="ACTIVE")
     projects = sb.all("projects")
-    risky = [p for p, _ in form_sla.at_risk(projects)]
+    risky = [p for p, _ in sla_select.at_risk(projects)]
     target = int(PROJECTS * AT_RISK_SHARE)
     rng.shuffle(risky)
     for p in risky[target:]:
@@ -66,14 +69,14 @@ def shape(sb: CoperniqSandbox, rng: random.Random) -> None:
 
 
 def yellow_of(p: dict[str, Any]) -> int | None:
-    ph = form_sla.current_phase(p) or {}
+    ph = sla_select.current_phase(p) or {}
     return ph.get("yellowSla") or None
 
 
 def churn(sb: CoperniqSandbox, rng: random.Random) -> dict[str, int]:
     """What changes in Coperniq between two hourly runs."""
     projects = sb.all("projects")
-    risky = [p for p, _ in form_sla.at_risk(projects)]
+    risky = [p for p, _ in sla_select.at_risk(projects)]
     calm = [p for p in projects if p not in risky and yellow_of(p)]
     moved = rng.sample(risky, k=min(3, len(risky)))
     for p in moved:  # finished the phase: days back to 0
@@ -96,7 +99,9 @@ def churn(sb: CoperniqSandbox, rng: random.Random) -> dict[str, int]:
 
 
 def at_risk_keys(sb: CoperniqSandbox) -> set[tuple[int, str]]:
-    return {(int(p["id"]), form_sla.phase_key(p)) for p, _ in form_sla.at_risk(sb.all("projects"))}
+    return {
+        (int(p["id"]), sla_select.phase_key(p)) for p, _ in sla_select.at_risk(sb.all("projects"))
+    }
 
 
 def main() -> int:
@@ -147,7 +152,7 @@ def main() -> int:
                 for hour in SLA_HOURS:
                     at = datetime.combine(day, time(hour, 0), tzinfo=TZ)
                     if hour == INVOICE_HOUR:
-                        r = overdue_invoices.run(deps, at, poster=poster, out=lambda s: None)
+                        r = engine.run(JOBS["overdue-invoices"], deps, at, poster=poster)
                         total += r.coperniq_calls
                         print(
                             f"  {'overdue-invoices ' + at.strftime('%H:%M'):<24}"
@@ -157,9 +162,9 @@ def main() -> int:
                     now_risky = at_risk_keys(sb)
                     newly = len(now_risky - seen)
                     seen = now_risky
-                    r = form_sla.run(deps, at, poster=poster, out=lambda s: None)
+                    r = engine.run(JOBS["form-sla"], deps, at, poster=poster)
                     total += r.coperniq_calls
-                    bound = pages + 1 + newly + form_sla.REFRESH_PER_RUN
+                    bound = pages + 1 + newly + REFRESH_PER_RUN
                     flag = "" if r.coperniq_calls <= bound else "  OVER"
                     print(
                         f"  {'form-sla ' + at.strftime('%H:%M'):<24}{r.coperniq_calls:>6}"
@@ -174,7 +179,7 @@ def main() -> int:
                 )
             print(
                 "\nbound = ceil(projects/100) + 1 (a last, empty page) + projects newly at or "
-                f"past yellow + {form_sla.REFRESH_PER_RUN} stale form lists re-read a run."
+                f"past yellow + {REFRESH_PER_RUN} stale form lists re-read a run."
             )
             print(f"Ledger (api_calls, 24 h): {client.budget.used()} requests.")
             client.close()

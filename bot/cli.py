@@ -40,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     j = jsub.add_parser("list", help="each job's id, schedule, next run, channel and on/off")
     j.set_defaults(target="jobs.cli:list_main")
     j = jsub.add_parser("run", help="run one job once")
-    j.add_argument("name", choices=["overdue-invoices", "form-sla"])
+    from jobs.registry import JOBS  # the one list of jobs
+
+    j.add_argument("name", choices=list(JOBS))
     j.add_argument("--dry-run", action="store_true", help="print the messages instead of posting")
     j.add_argument("--now", help="fix the clock (ISO-8601)")
     j.set_defaults(target="jobs.cli:run_main")

@@ -171,11 +171,11 @@ def make_socket_mode_handler(app: App, app_token: str) -> Any:
     )
 
 
-def start_jobs(deps: Deps) -> Callable[[], None]:
-    """Start the scheduled jobs in this process; returns the function that stops them."""
+def start_jobs(deps: Deps, stop: threading.Event) -> Callable[[], None]:
+    """Start the scheduled jobs in this process (`stop` ends their runs); returns their stop."""
     from jobs.scheduler import start_background
 
-    return start_background(deps)
+    return start_background(deps, stop)
 
 
 def uses_socket_mode(settings: Settings, *, force_http: bool) -> bool:
@@ -225,7 +225,7 @@ def main(args: argparse.Namespace, *, sleep: Callable[[float], object] | None = 
         if app is None:
             return 0
         if not getattr(args, "no_jobs", False):
-            stop_jobs = start_jobs(deps)
+            stop_jobs = start_jobs(deps, stop)
         if socket_mode:
             transport = make_socket_mode_handler(app, settings.slack_app_token.reveal())
 

@@ -148,6 +148,62 @@ def m007_submission_progress(db: Database) -> None:
     db["submissions"].add_column("progress", str)
 
 
+@migrations()
+def m008_alert_state_tables(db: Database) -> None:
+    # Alert state keyed by (job, channel, item), so one job's snapshot can feed several channels
+    # each with its own state; the models of posted messages, the jobs' last runs and the
+    # project-listing size move out of `kv` into tables of their own. Existing rows are carried
+    # over, so an upgraded install neither re-posts nor loses a message it may still update.
+    db["alert_items"].create(
+        {
+            "job": str,
+            "channel": str,
+            "item_key": str,
+            "level": str,
+            "message_ts": str,
+            "first_alerted_at": str,
+            "last_alerted_at": str,
+            "resolved_at": str,
+            "summary": str,
+        },
+        pk=("job", "channel", "item_key"),
+    )
+    db["alert_items"].create_index(["channel", "message_ts"])
+    db.execute(
+        "insert into alert_items (job, channel, item_key, level, message_ts, first_alerted_at, "
+        "last_alerted_at, resolved_at, summary) select job, coalesce(channel, ''), item_key, "
+        "level, message_ts, first_alerted_at, last_alerted_at, resolved_at, summary from alerts"
+    )
+    db["alerts"].drop()
+    db["alert_messages"].create(
+        {"channel": str, "ts": str, "job": str, "model": str, "updated_at": str},
+        pk=("channel", "ts"),
+    )
+    for key, value, updated_at in db.execute(
+        "select key, value, updated_at from kv where key like 'alertmsg:%'"
+    ).fetchall():
+        channel, _, ts = key[len("alertmsg:") :].partition(":")
+        job = (json.loads(value or "{}") or {}).get("job") or ""
+        db.execute(
+            "insert or replace into alert_messages (channel, ts, job, model, updated_at) "
+            "values (?, ?, ?, ?, ?)",
+            [channel, ts, job, value, updated_at],
+        )
+    db["job_runs"].create({"job": str, "last_run_at": str}, pk="job")
+    db.execute(
+        "insert into job_runs (job, last_run_at) select substr(key, length('job-last-run:') + 1), "
+        "value from kv where key like 'job-last-run:%'"
+    )
+    db.execute(
+        "insert or replace into sync_state (name, value, updated_at) select key, value, "
+        "updated_at from kv where key = 'form-sla.projects_listed'"
+    )
+    db.execute(
+        "delete from kv where key like 'alertmsg:%' or key like 'job-last-run:%' "
+        "or key = 'form-sla.projects_listed'"
+    )
+
+
 # --- connection handling -------------------------------------------------------------------
 
 

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, load_settings
 from bot.slackstart import call_slack_at_start
-from jobs import scheduler
+from jobs import engine, scheduler
+from jobs.registry import JOBS
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,12 @@ def parse_now(value: str, tz: ZoneInfo) -> datetime:
 def _needs_for_run(job_id: str, dry_run: bool) -> list[str]:
     needs = ["coperniq_api_key"]
     if not dry_run:
-        needs += ["slack_bot_token", scheduler.SPECS[job_id].channel_setting]
+        needs += ["slack_bot_token", JOBS[job_id].config.channel_setting]
     return needs
 
 
 def _needs_slack(settings: Settings) -> bool:
-    return bool(settings.invoice_alert_channel or settings.sla_alert_channel)
+    return any(job.config.off_reason(settings) is None for job in JOBS.values())
 
 
 def _needs_for_clock(settings: Settings) -> list[str]:
@@ -82,7 +83,10 @@ def run_main(args: argparse.Namespace) -> int:
 
     deps = build_deps(settings)
     try:
-        result = scheduler.run_job(deps, args.name, now, dry_run=args.dry_run, out=print)
+        # Nothing sets this stop: a run started by hand ends with Ctrl-C.
+        result = engine.run(
+            JOBS[args.name], deps, now, dry_run=args.dry_run, stop=threading.Event(), out=print
+        )
     except CoperniqError as exc:
         log.debug("jobs run %s failed", args.name, exc_info=True)
         print(f"{args.name} failed: {exc.user_message}", file=sys.stderr)
@@ -117,7 +121,7 @@ def clock_main(args: argparse.Namespace) -> int:
             where = settings.slack_api_url
             if call_slack_at_start(deps.slack.auth_test, stop=stop_event, where=where) is None:
                 return EXIT_OK
-        stop = scheduler.start_background(deps)
+        stop = scheduler.start_background(deps, stop_event)
         log.info("clock running; SIGTERM or Ctrl-C stops it")
         while not stop_event.wait(timeout=3600):
             pass

@@ -37,7 +37,8 @@ def main(args: argparse.Namespace | None = None) -> int:
     from bot.coperniq import CoperniqClient
     from bot.deps import build_deps
     from bot.store import Store
-    from jobs import form_sla, overdue_invoices
+    from jobs import engine
+    from jobs.registry import JOBS
     from sandbox.coperniq import CoperniqSandbox
 
     with tempfile.TemporaryDirectory(prefix="coperniq-bot-demo-") as tmp:
@@ -61,16 +62,19 @@ def main(args: argparse.Namespace | None = None) -> int:
             now = datetime.now(UTC)
             print(f"Coperniq sandbox at {sandbox.base_url} (seeded, in this process); dry run.\n")
             print("=" * 78)
-            inv = overdue_invoices.run(deps, now, dry_run=True, out=_show)
+            invoices, sla_job = JOBS["overdue-invoices"], JOBS["form-sla"]
+            inv = engine.run(invoices, deps, now, dry_run=True, out=_show)
             print(inv.summary())
             print("=" * 78)
-            sla = form_sla.run(deps, now, dry_run=True, out=_show)
+            sla = engine.run(sla_job, deps, now, dry_run=True, out=_show)
             print(sla.summary())
             print("=" * 78)
             # What the hourly SLA run costs once the form lists are cached.
-            later = form_sla.run(deps, now + timedelta(hours=1), dry_run=True, out=lambda s: None)
-            again = overdue_invoices.run(
-                deps, now + timedelta(days=1), dry_run=True, out=lambda s: None
+            later = engine.run(
+                sla_job, deps, now + timedelta(hours=1), dry_run=True, out=lambda s: None
+            )
+            again = engine.run(
+                invoices, deps, now + timedelta(days=1), dry_run=True, out=lambda s: None
             )
             print("Coperniq calls:")
             print(f"  overdue-invoices, first run (full sync):        {inv.coperniq_calls}")

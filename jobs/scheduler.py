@@ -1,9 +1,15 @@
-"""The scheduler wiring in one place: the jobs, their crontabs and channels, APScheduler."""
+"""APScheduler wiring: each job of the registry on its crontab, a catch-up after a restart.
+
+What runs is the engine (jobs.engine.run); this module only decides when. A run missed by a
+restart (or a busy process) still happens if the process is back within MISFIRE_GRACE_MINUTES.
+APScheduler's misfire grace covers a running scheduler only (its in-memory job store forgets
+everything on exit), so a restart's catch-up is done here from each job's last recorded run.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,49 +20,16 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from bot.crontab import crontab_day_of_week, crontab_trigger  # noqa: F401 - re-exported
-from bot.store import iso, kv_get, kv_set
-from jobs import common
+from jobs import engine, state
+from jobs.digest import DigestJob
+from jobs.registry import JOBS
 
 if TYPE_CHECKING:
     from bot.deps import Deps
-    from jobs.common import RunResult
 
 log = logging.getLogger(__name__)
 
-# A run missed by a restart (or a busy process) still happens if the process is back within this.
-# APScheduler's misfire grace covers a running scheduler only (its in-memory job store forgets
-# everything on exit), so a restart's catch-up is done here from each job's last run in `kv`.
 MISFIRE_GRACE_MINUTES = 30
-JOB_IDS = ("overdue-invoices", "form-sla")
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One scheduled job: id, the module with its run(), the settings naming crontab and channel."""
-
-    id: str
-    module: str
-    cron_setting: str
-    channel_setting: str
-    title: str
-
-
-SPECS: dict[str, JobSpec] = {
-    "overdue-invoices": JobSpec(
-        "overdue-invoices",
-        "jobs.overdue_invoices",
-        "invoice_alert_cron",
-        "invoice_alert_channel",
-        "Overdue invoices digest",
-    ),
-    "form-sla": JobSpec(
-        "form-sla",
-        "jobs.form_sla",
-        "sla_alert_cron",
-        "sla_alert_channel",
-        "Forms past their phase SLA",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -75,55 +48,32 @@ class JobInfo:
         return bool(self.channel) and self.error is None
 
 
-def trigger_for(settings: Settings, job_id: str) -> CronTrigger:
+def trigger_for(settings: Settings, job: DigestJob) -> CronTrigger:
     """The job's crontab as a trigger in BOT_TIMEZONE."""
-    spec = SPECS[job_id]
-    return crontab_trigger(getattr(settings, spec.cron_setting), settings.timezone)
+    return crontab_trigger(job.config.cron(settings), settings.timezone)
 
 
 def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
     """Every job's id, schedule, channel and next run, without touching Coperniq or Slack."""
     now = (now or datetime.now(UTC)).astimezone(settings.timezone)
     out = []
-    for spec in SPECS.values():
-        channel = getattr(settings, spec.channel_setting)
+    for job in JOBS.values():
         error = None
         try:
-            nxt = trigger_for(settings, spec.id).get_next_fire_time(None, now)
+            nxt = trigger_for(settings, job).get_next_fire_time(None, now)
         except ValueError as exc:
             nxt, error = None, str(exc)
         out.append(
             JobInfo(
-                id=spec.id,
-                title=spec.title,
-                cron=getattr(settings, spec.cron_setting),
-                channel=channel,
+                id=job.id,
+                title=job.title,
+                cron=job.config.cron(settings),
+                channel=job.config.channel(settings),
                 next_run=nxt.astimezone(settings.timezone) if nxt else None,
                 error=error,
             )
         )
     return out
-
-
-def run_job(deps: Deps, job_id: str, now: datetime | None = None, **kwargs: object) -> RunResult:
-    """Run one job once (the CLI's `jobs run`)."""
-    module = importlib.import_module(SPECS[job_id].module)
-    return module.run(deps, now or datetime.now(UTC), **kwargs)
-
-
-def _last_run_key(job_id: str) -> str:
-    return f"job-last-run:{job_id}"
-
-
-def last_run(deps: Deps, job_id: str) -> datetime | None:
-    """When a scheduled run of the job last started and ran to its end (any process)."""
-    raw = kv_get(deps.store.db, _last_run_key(job_id))
-    return datetime.fromisoformat(raw) if raw else None
-
-
-def record_last_run(deps: Deps, job_id: str, started: datetime) -> None:
-    """Remember that a scheduled run that started at `started` ran to its end."""
-    kv_set(deps.store.db, _last_run_key(job_id), iso(started))
 
 
 def missed_fire_time(
@@ -149,35 +99,33 @@ def missed_fire_time(
     return latest
 
 
-def _after_lease(deps: Deps, job_id: str, now: datetime) -> datetime:
+def _after_lease(deps: Deps, job: DigestJob, now: datetime) -> datetime:
     """Now, or just after a lease still held (a process killed mid-run leaves one until expiry)."""
-    row = deps.store.db.execute(
-        "select expires_at from job_leases where job = ?", [job_id]
-    ).fetchone()
-    if row is None:
-        return now
-    expires = datetime.fromisoformat(row[0])
-    return max(now, expires + timedelta(seconds=30))
+    expires = state.lease_expiry(deps.store.db, job.id)
+    return now if expires is None else max(now, expires + timedelta(seconds=30))
 
 
-def _scheduled(deps: Deps, job_id: str) -> None:
+def _scheduled(deps: Deps, job: DigestJob, stop: threading.Event) -> None:
     # What APScheduler calls: a failing run is logged and the next tick tries again; the other job
     # runs in its own thread and is untouched.
     started = datetime.now(UTC)
     try:
-        result = run_job(deps, job_id, started, out=log.info)
+        result = engine.run(job, deps, started, stop=stop, out=log.info)
     except Exception:
-        log.exception("scheduled job %s failed", job_id)
+        log.exception("scheduled job %s failed", job.id)
         return
     if result.ran:
         # Written once the run is over: a process killed mid-run catches the run up on restart.
-        record_last_run(deps, job_id, started)
+        state.record_last_run(deps.store.db, job.id, started)
 
 
-def build_scheduler(deps: Deps, now: datetime | None = None) -> BackgroundScheduler:
-    """A scheduler with every job whose channel is set (not started); off jobs are logged."""
+def build_scheduler(
+    deps: Deps, now: datetime | None = None, stop: threading.Event | None = None
+) -> BackgroundScheduler:
+    """A scheduler with every job that is on (not started); off jobs are logged."""
     settings = deps.settings
     now = now or datetime.now(UTC)
+    stop = stop or threading.Event()
     scheduler = BackgroundScheduler(
         timezone=settings.timezone,
         job_defaults={
@@ -186,67 +134,60 @@ def build_scheduler(deps: Deps, now: datetime | None = None) -> BackgroundSchedu
             "misfire_grace_time": MISFIRE_GRACE_MINUTES * 60,
         },
     )
-    for spec in SPECS.values():
-        channel = getattr(settings, spec.channel_setting)
-        if not channel:
-            log.info(
-                "job %s is off: %s is not set",
-                spec.id,
-                "INVOICE_ALERT_CHANNEL" if spec.id == "overdue-invoices" else "SLA_ALERT_CHANNEL",
-            )
+    for job in JOBS.values():
+        off = job.config.off_reason(settings)
+        if off is not None:
+            log.info("job %s is off: %s", job.id, off)
             continue
         try:
-            trigger = trigger_for(settings, spec.id)
+            trigger = trigger_for(settings, job)
         except ValueError:
             # Settings accepted it (APScheduler syntax) but it is no standard crontab: the other
             # job still runs.
-            log.exception(
-                "job %s is off: cannot schedule %r", spec.id, getattr(settings, spec.cron_setting)
-            )
+            log.exception("job %s is off: cannot schedule %r", job.id, job.config.cron(settings))
             continue
         extra = {}
-        missed = missed_fire_time(trigger, last_run(deps, spec.id), now)
+        missed = missed_fire_time(trigger, state.last_run(deps.store.db, job.id), now)
         if missed is not None:
             log.info(
                 "job %s: the run of %s was missed while the bot was down; running it now",
-                spec.id,
+                job.id,
                 missed.astimezone(settings.timezone).strftime("%a %H:%M"),
             )
-            extra["next_run_time"] = _after_lease(deps, spec.id, now)
+            extra["next_run_time"] = _after_lease(deps, job, now)
         scheduler.add_job(
             _scheduled,
             trigger=trigger,
-            args=(deps, spec.id),
-            id=spec.id,
-            name=spec.title,
+            args=(deps, job, stop),
+            id=job.id,
+            name=job.title,
             replace_existing=True,
             **extra,
         )
         log.info(
             "job %s on: %s (%s) -> %s",
-            spec.id,
-            getattr(settings, spec.cron_setting),
+            job.id,
+            job.config.cron(settings),
             settings.timezone,
-            channel,
+            job.config.channel(settings),
         )
     return scheduler
 
 
-def start_background(deps: Deps) -> Callable[[], None]:
-    """Start the jobs in background threads; returns the function that stops them."""
-    scheduler = build_scheduler(deps)
-    common.SHUTDOWN.clear()
+def start_background(deps: Deps, stop: threading.Event) -> Callable[[], None]:
+    """Start the jobs in background threads; returns the function that stops them.
+
+    `stop` is the process's shutdown signal: once set, a running job stops before its next
+    Slack write, so stopping the scheduler does not wait long.
+    """
+    scheduler = build_scheduler(deps, stop=stop)
     scheduler.start()
     for job in scheduler.get_jobs():
         log.info("job %s next run %s", job.id, job.next_run_time)
 
-    def stop() -> None:
+    def shutdown() -> None:
         if scheduler.running:
-            # A running job stops before its next Slack write, so the wait below is short.
-            common.SHUTDOWN.set()
-            try:
-                scheduler.shutdown(wait=True)
-            finally:
-                common.SHUTDOWN.clear()
+            stop.set()
+            scheduler.shutdown(wait=True)
 
-    return stop
+    return shutdown

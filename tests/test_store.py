@@ -18,7 +18,9 @@ def test_migrations_create_every_table_on_an_empty_database(tmp_path: Path) -> N
         "slack_events",
         "audit_log",
         "submissions",
-        "alerts",
+        "alert_items",  # was "alerts" before m008, which keys it by channel too
+        "alert_messages",
+        "job_runs",
         "job_leases",
         "invoices",
         "sync_state",

@@ -425,35 +425,36 @@ JOB_LISTINGS = {"overdue-invoices": "/invoices", "form-sla": "/projects"}
 
 
 def _job_run(job: str, env: Any, now: datetime) -> Any:
-    from jobs import form_sla, overdue_invoices
+    from jobs import engine
+    from jobs.registry import JOBS
 
-    module = overdue_invoices if job == "overdue-invoices" else form_sla
-    return module.run(env.deps, now, poster=env.poster)
+    return engine.run(JOBS[job], env.deps, now, poster=env.poster)
 
 
 def _expected(job: str, env: Any) -> set[str]:
     """What the digests must have announced by now, from Coperniq's own data."""
-    from jobs import form_sla, overdue_invoices
+    from jobs.invoices import select as invoices
+    from jobs.sla import select as sla
 
     sb, tz = env.sb, env.settings.timezone
     if job == "overdue-invoices":
-        return {i.key for i in overdue_invoices.select(sb.find("invoices"), JOB_NOW, tz)}
+        return {i.key for i in invoices.select(sb.find("invoices"), JOB_NOW, tz)}
     projects = sb.find("projects")
-    risky = {int(p["id"]) for p, _ in form_sla.at_risk(projects)}
+    risky = {int(p["id"]) for p, _ in sla.at_risk(projects)}
     forms: dict[int, list[dict[str, Any]]] = {pid: [] for pid in risky}
     for f in sb.find("forms"):
         if f.get("projectId") in forms:
             forms[int(f["projectId"])].append(f)
-    return {a.key for a in form_sla.select(projects, forms, JOB_NOW, tz)}
+    return {a.key for a in sla.select(projects, forms, JOB_NOW, tz)}
 
 
 def _digests_per_item(env: Any, channel: str) -> dict[str, int]:
     """For each item, how many digests (a message with its thread replies) listed it."""
-    from jobs import common
+    from jobs import state
 
     roots: dict[str, set[str]] = {}
     for message in env.fs.messages(channel):
-        model = common.load_model(env.deps.store.db, channel, message["ts"]) or {}
+        model = state.load_model(env.deps.store.db, channel, message["ts"]) or {}
         root = message.get("thread_ts") or message["ts"]
         for item in model.get("items") or []:
             roots.setdefault(item["key"], set()).add(root)

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk.models.blocks import Block
 
-from jobs import form_sla as fs
-from jobs import overdue_invoices as oi
-from jobs.common import money
+from jobs.blocks import money
+from jobs.invoices import render as oi
+from jobs.invoices import select as oi_select
+from jobs.sla import render as fs
+from jobs.sla import select as fs_select
 
 CHICAGO = ZoneInfo("America/Chicago")
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -38,7 +40,7 @@ def test_money_format(amount: float, text: str) -> None:
     assert money(amount) == text
 
 
-def invoices(n: int) -> list[oi.OverdueInvoice]:
+def invoices(n: int) -> list[oi_select.OverdueInvoice]:
     raw = [
         {
             "id": i,
@@ -52,7 +54,7 @@ def invoices(n: int) -> list[oi.OverdueInvoice]:
         }
         for i in range(1, n + 1)
     ]
-    return oi.select(raw, NOW, CHICAGO)
+    return oi_select.select(raw, NOW, CHICAGO)
 
 
 def test_small_digest_fits_one_message_with_totals_buckets_and_links() -> None:
@@ -127,7 +129,7 @@ def test_digest_text_for_dry_run_lists_every_item() -> None:
     )
 
 
-def alerts(n: int) -> list[fs.FormAlert]:
+def alerts(n: int) -> list[fs_select.FormAlert]:
     projects, forms = [], {}
     for i in range(1, n + 1):
         projects.append(
@@ -155,7 +157,7 @@ def alerts(n: int) -> list[fs.FormAlert]:
                 "assignee": None,
             }
         ]
-    return fs.select(projects, forms, NOW, CHICAGO)
+    return fs_select.select(projects, forms, NOW, CHICAGO)
 
 
 def test_sla_message_red_first_with_days_against_sla_form_assignee_status_link() -> None:

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs import overdue_invoices as oi
+from jobs.invoices import select as oi
 
 CHICAGO = ZoneInfo("America/Chicago")
 

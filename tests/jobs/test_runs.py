@@ -7,7 +7,12 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any
 
-from jobs import common, form_sla, overdue_invoices
+from jobs import engine, state
+from jobs.digest import RunResult
+from jobs.invoices.collect import FULL_RESYNC
+from jobs.registry import JOBS
+from jobs.sla.collect import FORMS_TTL
+from jobs.sla.select import sla_level
 from tests.jobs.conftest import (
     INVOICE_CHANNEL,
     SLA_CHANNEL,
@@ -21,17 +26,24 @@ from tests.jobs.conftest import (
     stuck_project,
 )
 
-
-def run_invoices(e: Env, at: datetime | None = None, **kw: Any) -> common.RunResult:
-    return overdue_invoices.run(e.deps, at or now(), poster=e.poster, **kw)
-
-
-def run_sla(e: Env, at: datetime | None = None, **kw: Any) -> common.RunResult:
-    return form_sla.run(e.deps, at or now(), poster=e.poster, **kw)
+INVOICES, SLA = JOBS["overdue-invoices"], JOBS["form-sla"]
+CHANNEL = {"overdue-invoices": INVOICE_CHANNEL, "form-sla": SLA_CHANNEL}
 
 
-def open_alerts(e: Env, job: str) -> dict[str, common.AlertRow]:
-    return {k: r for k, r in common.load_alerts(e.deps.store.db, job).items() if r.open}
+def run_invoices(e: Env, at: datetime | None = None, **kw: Any) -> RunResult:
+    return engine.run(INVOICES, e.deps, at or now(), poster=e.poster, **kw)
+
+
+def run_sla(e: Env, at: datetime | None = None, **kw: Any) -> RunResult:
+    return engine.run(SLA, e.deps, at or now(), poster=e.poster, **kw)
+
+
+def alerts(e: Env, job: str) -> dict[str, state.AlertRow]:
+    return state.load_alerts(e.deps.store.db, job, CHANNEL[job])
+
+
+def open_alerts(e: Env, job: str) -> dict[str, state.AlertRow]:
+    return {k: r for k, r in alerts(e, job).items() if r.open}
 
 
 def message(e: Env, channel: str, ts: str) -> dict[str, Any]:
@@ -82,7 +94,7 @@ def test_a_paid_invoice_updates_the_message_that_listed_it(env: Env) -> None:
     assert (update["channel"], update["ts"]) == (INVOICE_CHANNEL, row.message_ts)
     shown = str(message(env, INVOICE_CHANNEL, row.message_ts)["blocks"])
     assert f"✅ ~#{inv['uid']}" in shown
-    assert common.load_alerts(env.deps.store.db, "overdue-invoices")[key].resolved_at is not None
+    assert alerts(env, "overdue-invoices")[key].resolved_at is not None
     # Nothing more to do on the next run.
     again = run_invoices(env)
     assert again.updated == 0 and again.resolved == 0
@@ -131,7 +143,7 @@ def test_a_new_process_on_the_same_database_does_not_repeat(env: Env) -> None:
     first = run_invoices(env)
     other = env.new_process()
     try:
-        again = overdue_invoices.run(other.deps, now(), poster=other.poster)
+        again = engine.run(INVOICES, other.deps, now(), poster=other.poster)
     finally:
         other.deps.store.close()
     assert again.posted == 0 and again.skipped == first.posted
@@ -139,7 +151,7 @@ def test_a_new_process_on_the_same_database_does_not_repeat(env: Env) -> None:
 
 
 def test_a_held_lease_skips_the_run_without_calls(env: Env) -> None:
-    assert common.acquire_lease(env.deps.store.db, "overdue-invoices", holder="other-process")
+    assert state.acquire_lease(env.deps.store.db, "overdue-invoices", holder="other-process")
     result = run_invoices(env)
     assert not result.ran and result.coperniq_calls == 0
     assert env.sb.requests == [] and posts(env.fs, INVOICE_CHANNEL) == []
@@ -148,11 +160,11 @@ def test_a_held_lease_skips_the_run_without_calls(env: Env) -> None:
 def test_two_processes_at_once_post_the_digest_once(env: Env) -> None:
     others = [env.new_process() for _ in range(2)]
     barrier = threading.Barrier(2)
-    results: list[common.RunResult] = []
+    results: list[RunResult] = []
 
     def go(e: Env) -> None:
         barrier.wait(timeout=10)
-        results.append(overdue_invoices.run(e.deps, now(), poster=e.poster))
+        results.append(engine.run(INVOICES, e.deps, now(), poster=e.poster))
 
     threads = [threading.Thread(target=go, args=(e,)) for e in others]
     for t in threads:
@@ -169,7 +181,7 @@ def test_two_processes_at_once_post_the_digest_once(env: Env) -> None:
 
 def test_dry_run_prints_and_posts_nothing(env: Env) -> None:
     printed: list[str] = []
-    result = overdue_invoices.run(env.deps, now(), dry_run=True, out=printed.append)
+    result = engine.run(INVOICES, env.deps, now(), dry_run=True, out=printed.append)
     assert result.posted > 0 and printed and "Overdue invoices" in printed[0]
     assert env.fs.calls_to("chat.postMessage") == []
     assert open_alerts(env, "overdue-invoices") == {}
@@ -179,7 +191,7 @@ def level_of(served: dict[str, Any]) -> str | None:
     """A project's SLA level as the sandbox serves it (None when not ACTIVE or below yellow)."""
     if served.get("status") != "ACTIVE":
         return None
-    return form_sla.sla_level(served.get("phase") or served.get("stage"))
+    return sla_level(served.get("phase") or served.get("stage"))
 
 
 # --- form SLA ------------------------------------------------------------------------------------
@@ -218,7 +230,7 @@ def test_a_completed_form_updates_its_message_once_its_list_is_reread(env: Env) 
 
     cached = run_sla(env)  # the cached form list is still fresh: no change seen, no call spent
     assert cached.resolved == 0
-    result = run_sla(env, now() + form_sla.FORMS_TTL)
+    result = run_sla(env, now() + FORMS_TTL)
     assert result.resolved == 1 and result.updated == 1
     update = env.fs.calls_to("chat.update")[-1]
     assert update["ts"] == row.message_ts
@@ -261,7 +273,7 @@ def test_short_budget_reads_red_first_and_says_what_was_left_out(env: Env) -> No
     # 4 a day keeps 1 for people: 3 for background = the project page + 2 form lists.
     short = make_env(env.sb, env.fs, env.path.with_name("short.db"), daily_budget=4)
     try:
-        result = form_sla.run(short.deps, now(), poster=short.poster)
+        result = engine.run(SLA, short.deps, now(), poster=short.poster)
     finally:
         short.deps.store.close()
     assert result.coperniq_calls == 3 and result.left_out >= 2
@@ -277,7 +289,7 @@ def test_one_failing_job_does_not_stop_the_other(env: Env) -> None:
     from jobs import scheduler
 
     env.sb.inject(path="/invoices*", status=500)
-    scheduler._scheduled(env.deps, "overdue-invoices")  # logged, not raised
+    scheduler._scheduled(env.deps, INVOICES, threading.Event())  # logged, not raised
     stuck_project(env.sb, days=30)
     result = run_sla(env)
     assert result.posted > 0
@@ -290,11 +302,11 @@ def test_the_weekly_full_resync_drops_deleted_invoices_and_resolves_them(env: En
     before = len(requests_to(env.sb, "*/invoices"))
     soon = run_invoices(env, now() + timedelta(hours=2))  # incremental: a deletion is invisible
     assert soon.resolved == 0
-    later = run_invoices(env, now() + overdue_invoices.FULL_RESYNC)
+    later = run_invoices(env, now() + FULL_RESYNC)
     full = requests_to(env.sb, "*/invoices")[before + 1 :]
     assert full and all("updated_after" not in r.query for r in full)
     assert later.resolved >= 1
-    assert common.load_alerts(env.deps.store.db, "overdue-invoices")[key].resolved_at is not None
+    assert alerts(env, "overdue-invoices")[key].resolved_at is not None
     assert (
         env.deps.store.db.execute(
             "select count(*) from invoices where id = ?", [int(key.split(":")[1])]
@@ -342,7 +354,7 @@ def test_with_no_budget_left_invoices_come_from_the_local_copy_and_the_digest_sa
     run_invoices(env)
     short = env.new_process(daily_budget=1)  # everything is kept for people
     try:
-        result = overdue_invoices.run(short.deps, now() + timedelta(days=31), poster=short.poster)
+        result = engine.run(INVOICES, short.deps, now() + timedelta(days=31), poster=short.poster)
     finally:
         short.deps.store.close()
     assert result.coperniq_calls == 0 and result.left_out == 1 and result.posted > 0

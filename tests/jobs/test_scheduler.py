@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,7 +14,8 @@ from freezegun import freeze_time
 from bot.config import Settings
 from bot.deps import Deps
 from bot.store import Store
-from jobs import cli, scheduler
+from jobs import cli, engine, scheduler, state
+from jobs.registry import JOBS
 
 CHICAGO = ZoneInfo("America/Chicago")
 
@@ -23,7 +25,7 @@ def settings(**kw: object) -> Settings:
 
 
 def test_sla_trigger_skips_the_weekend_and_follows_spring_forward() -> None:
-    trig = scheduler.trigger_for(settings(), "form-sla")
+    trig = scheduler.trigger_for(settings(), JOBS["form-sla"])
     friday_last = datetime(2026, 3, 6, 17, 0, tzinfo=CHICAGO)  # 23:00Z, CST
     nxt = trig.get_next_fire_time(None, friday_last.replace(minute=1))
     # Monday 08:00 local is 13:00Z after the change to CDT (it was 14:00Z the week before).
@@ -32,7 +34,7 @@ def test_sla_trigger_skips_the_weekend_and_follows_spring_forward() -> None:
 
 
 def test_sla_trigger_fires_hourly_from_8_to_17_local() -> None:
-    trig = scheduler.trigger_for(settings(), "form-sla")
+    trig = scheduler.trigger_for(settings(), JOBS["form-sla"])
     t = datetime(2026, 11, 23, 0, 0, tzinfo=CHICAGO)
     fires = []
     while len(fires) < 11:
@@ -43,7 +45,7 @@ def test_sla_trigger_fires_hourly_from_8_to_17_local() -> None:
 
 
 def test_invoice_trigger_across_fall_back_stays_at_8_local() -> None:
-    trig = scheduler.trigger_for(settings(), "overdue-invoices")
+    trig = scheduler.trigger_for(settings(), JOBS["overdue-invoices"])
     friday = datetime(2026, 10, 30, 8, 0, 1, tzinfo=CHICAGO)  # 13:00Z, CDT
     nxt = trig.get_next_fire_time(None, friday)
     assert nxt.astimezone(UTC) == datetime(2026, 11, 2, 14, 0, tzinfo=UTC)  # Monday 08:00 CST
@@ -51,7 +53,7 @@ def test_invoice_trigger_across_fall_back_stays_at_8_local() -> None:
 
 def test_trigger_uses_the_configured_zone_and_crontab() -> None:
     s = settings(timezone=ZoneInfo("Europe/Berlin"), invoice_alert_cron="30 6 * * *")
-    trig = scheduler.trigger_for(s, "overdue-invoices")
+    trig = scheduler.trigger_for(s, JOBS["overdue-invoices"])
     nxt = trig.get_next_fire_time(None, datetime(2026, 3, 28, 12, 0, tzinfo=UTC))
     # Berlin springs forward on 2026-03-29: 06:30 CEST is 04:30Z.
     assert nxt.astimezone(UTC) == datetime(2026, 3, 29, 4, 30, tzinfo=UTC)
@@ -76,7 +78,7 @@ def test_build_scheduler_wires_only_jobs_with_a_channel(tmp_path: Path) -> None:
 def test_start_background_starts_and_stops(tmp_path: Path) -> None:
     s = settings(invoice_alert_channel="C0INV0000")
     deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
-    stop = scheduler.start_background(deps)
+    stop = scheduler.start_background(deps, threading.Event())
     stop()
     stop()  # idempotent
 
@@ -139,7 +141,7 @@ def test_crontab_day_numbers_are_sunday_based(field: str, names: str) -> None:
 
 def test_default_crontab_fires_monday_to_friday_not_tuesday_to_saturday() -> None:
     # APScheduler 3's own from_crontab would read 1-5 as Tuesday..Saturday.
-    trig = scheduler.trigger_for(settings(), "overdue-invoices")
+    trig = scheduler.trigger_for(settings(), JOBS["overdue-invoices"])
     t = datetime(2026, 11, 21, 12, 0, tzinfo=CHICAGO)  # a Saturday
     days = []
     for _ in range(6):
@@ -186,12 +188,12 @@ def test_a_new_install_has_missed_nothing(tmp_path: Path) -> None:
 
 
 def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_path: Path) -> None:
-    from jobs.common import RunResult
+    from jobs.digest import RunResult
 
     s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
     deps = Deps(settings=s, store=Store(tmp_path / "bot.db"), coperniq=None, slack=None)  # type: ignore[arg-type]
-    scheduler.record_last_run(
-        deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC)
+    state.record_last_run(
+        deps.store.db, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC)
     )
     restart = datetime(2026, 11, 23, 8, 10, tzinfo=CHICAGO)
     [job] = scheduler.build_scheduler(deps, now=restart).get_jobs()
@@ -199,13 +201,13 @@ def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_pat
 
     # The caught-up run completes and is remembered; the next restart does not repeat it.
     ran = RunResult(job="overdue-invoices")
-    original = scheduler.run_job
-    scheduler.run_job = lambda *a, **k: ran  # type: ignore[assignment]
+    original = engine.run
+    engine.run = lambda *a, **k: ran  # type: ignore[assignment]
     try:
         with freeze_time(restart):
-            scheduler._scheduled(deps, "overdue-invoices")  # noqa: SLF001
+            scheduler._scheduled(deps, JOBS["overdue-invoices"], threading.Event())  # noqa: SLF001
     finally:
-        scheduler.run_job = original  # type: ignore[assignment]
+        engine.run = original  # type: ignore[assignment]
     [job] = scheduler.build_scheduler(deps, now=restart.replace(minute=20)).get_jobs()
     assert getattr(job, "next_run_time", None) != restart.replace(minute=20)
 
@@ -213,16 +215,14 @@ def test_a_restarted_scheduler_runs_the_missed_job_at_once_and_only_once(tmp_pat
 def test_a_catch_up_waits_for_the_lease_a_killed_process_left(tmp_path: Path) -> None:
     from datetime import timedelta
 
-    from jobs import common
-
     s = settings(invoice_alert_channel="C0INV0000", timezone=CHICAGO)
     store = Store(tmp_path / "bot.db")
     deps = Deps(settings=s, store=store, coperniq=None, slack=None)  # type: ignore[arg-type]
-    scheduler.record_last_run(
-        deps, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC)
+    state.record_last_run(
+        deps.store.db, "overdue-invoices", datetime(2026, 11, 20, 14, 0, 2, tzinfo=UTC)
     )
     killed = datetime(2026, 11, 23, 8, 2, tzinfo=CHICAGO)
-    assert common.acquire_lease(store.db, "overdue-invoices", clock=lambda: killed)
+    assert state.acquire_lease(store.db, "overdue-invoices", clock=lambda: killed)
     restart = datetime(2026, 11, 23, 8, 5, tzinfo=CHICAGO)
     [job] = scheduler.build_scheduler(deps, now=restart).get_jobs()
-    assert job.next_run_time == killed + common.LEASE_TTL + timedelta(seconds=30)
+    assert job.next_run_time == killed + state.LEASE_TTL + timedelta(seconds=30)

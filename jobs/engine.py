@@ -1,0 +1,383 @@
+"""The one engine every digest job runs through: claim, collect, plan, post, record, resolve.
+
+`run(job, deps, now, ...)` is a whole run, top to bottom: take the job's lease, let the job
+collect one snapshot, then for each of the job's channels plan that channel's digest against its
+own alert state, post it (main message, thread replies), record each message's items as it is
+accepted, mark earlier messages whose items were listed again, and show resolved items in the
+messages that announced them. `resolve_items` does the last step for items an outside event
+(a webhook) reports resolved between runs.
+
+Nothing is recorded before Slack accepts a message, so a failed post is retried by the next run,
+and one run lists an item in one message only. Before every Slack write the run checks the stop
+event (SIGTERM) and renews its lease; a run whose lease was taken over stops without posting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_sdk.errors import SlackApiError
+
+from jobs import state
+from jobs.digest import (
+    Channel,
+    DigestJob,
+    LeaseLost,
+    Model,
+    Run,
+    RunResult,
+    RunStopped,
+    Snapshot,
+)
+from jobs.plan import Plan, plan_alerts
+from jobs.slackpost import SlackPoster, slack_failure
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+MODEL_KEEP = timedelta(days=45)  # how long a posted message stays updatable on resolution
+# chat.update answers that no retry can fix.
+GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found", "is_archived"})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def run(
+    job: DigestJob,
+    deps: Deps,
+    now: datetime,
+    *,
+    dry_run: bool = False,
+    stop: threading.Event | None = None,
+    poster: SlackPoster | None = None,
+    out: Callable[[str], None] = print,
+    clock: Callable[[], datetime] = _utcnow,
+) -> RunResult:
+    """Run one digest job once; a per-item or Slack failure is logged and retried next run."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    result = RunResult(job=job.id, dry_run=dry_run)
+    channels = job.config.channels(deps.settings)
+    if dry_run and not channels:
+        channels = [Channel(None)]  # a preview against the job's state in any channel
+    if not dry_run:
+        why = job.config.off_reason(deps.settings)
+        if why is None and deps.slack is None:
+            why = "SLACK_BOT_TOKEN is not set"
+        if why is not None:
+            log.warning("%s is off: %s", job.id, why)
+            result.ran = False
+            result.notes.append(f"off: {why}")
+            return result
+    db = deps.store.db
+    holder = None
+    if not dry_run:
+        holder = state.acquire_lease(db, job.id, clock=clock)
+        if holder is None:
+            log.info("%s: another process holds the lease; skipping this run", job.id)
+            result.ran = False
+            return result
+    # A view of its own, so this run's count is not mixed with the other job's or a person's.
+    api = deps.coperniq.background.metered()
+    ctx = Run(deps, api, now, result, stop or threading.Event(), clock)
+    try:
+        snapshot = job.collect(ctx)
+        result.notes.extend(snapshot.notes)
+        slack = None if dry_run else _Slack(job, ctx, holder, poster or SlackPoster(deps.slack))
+        for channel in channels:
+            _digest(job, ctx, snapshot, channel, slack, out)
+        if slack is not None:
+            # Real time when --now runs ahead: a test run "in two months" must not forget every
+            # message.
+            state.prune_models(db, min(now, clock()) - MODEL_KEEP)
+    except LeaseLost as exc:
+        log.warning("%s; this run stops without posting more", exc)
+        result.notes.append("stopped: the lease expired and another process took the job over")
+        holder = None  # not ours any more: nothing to release
+    except RunStopped as exc:
+        # Every message posted so far is recorded; the rest is announced by the next run.
+        log.warning("%s; the rest is left for the next run", exc)
+        result.notes.append("stopped: the process is shutting down; the rest is posted next run")
+    finally:
+        result.coperniq_calls = api.calls_made
+        if holder is not None:
+            state.release_lease(db, job.id, holder)
+    log.info(result.summary())
+    return result
+
+
+def _digest(
+    job: DigestJob,
+    ctx: Run,
+    snapshot: Snapshot,
+    channel: Channel,
+    slack: _Slack | None,
+    out: Callable[[str], None],
+) -> None:
+    """Plan, then post (or, in a dry run, print) one channel's digest of the snapshot."""
+    digest = snapshot.narrowed(channel.accepts)
+    rows = state.load_alerts(ctx.db, job.id, channel.id)
+    plan = plan_alerts(
+        digest.levels(),
+        rows,
+        ctx.now,
+        realert=job.config.realert(ctx.settings),
+        rank=job.rank,
+        can_resolve=digest.covers,
+    )
+    ctx.result.skipped += len(plan.unchanged)
+    models = job.build(digest, set(plan.announce), ctx.now, ctx.settings) if plan.announce else []
+    if slack is None:
+        _preview(job, plan, models, ctx.result, out)
+        return
+    assert channel.id is not None
+    if models:
+        slack.post(channel.id, models, rows, digest)
+    if plan.resolve:
+        slack.resolve(channel.id, plan.resolve, rows)
+
+
+def _preview(
+    job: DigestJob, plan: Plan, models: list[Model], result: RunResult, out: Callable[[str], None]
+) -> None:
+    """What a dry run prints instead of posting."""
+    if models:
+        text = job.to_text(models)
+        result.texts.append(text)
+        out(text)
+    else:
+        out(f"{job.id}: nothing new to post ({len(plan.unchanged)} item(s) already announced).")
+    if plan.resolve:
+        out(f"{job.id}: would mark {len(plan.resolve)} earlier item(s) resolved.")
+    result.posted += len(plan.announce)
+    result.resolved += len(plan.resolve)
+
+
+def resolve_items(
+    job: DigestJob,
+    deps: Deps,
+    keys: Iterable[str],
+    now: datetime,
+    *,
+    stop: threading.Event | None = None,
+    poster: SlackPoster | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+) -> RunResult:
+    """Resolve items an outside event reports done, in every channel, updating their messages.
+
+    Takes the job's lease like a run (a run in progress is never raced); when another process
+    holds it the result says it did not run and the caller may try again.
+    """
+    result = RunResult(job=job.id)
+    wanted = set(keys)
+    db = deps.store.db
+    if deps.slack is None or not wanted:
+        result.ran = bool(wanted) and deps.slack is not None
+        return result
+    holder = state.acquire_lease(db, job.id, clock=clock)
+    if holder is None:
+        result.ran = False
+        return result
+    ctx = Run(deps, None, now, result, stop or threading.Event(), clock)
+    slack = _Slack(job, ctx, holder, poster or SlackPoster(deps.slack))
+    try:
+        for channel in job.config.channels(deps.settings):
+            assert channel.id is not None
+            rows = state.load_alerts(db, job.id, channel.id)
+            due = [
+                key
+                for key in sorted(wanted)
+                if key in rows and rows[key].open and rows[key].message_ts is not None
+            ]
+            if due:
+                slack.resolve(channel.id, due, rows)
+    except (LeaseLost, RunStopped) as exc:
+        log.warning("%s; the rest is resolved by the next run", exc)
+        result.notes.append(str(exc))
+    finally:
+        state.release_lease(db, job.id, holder)
+    return result
+
+
+class _Slack:
+    """One run's Slack writes and what is recorded of them, with the lease kept between writes."""
+
+    def __init__(self, job: DigestJob, ctx: Run, holder: str | None, poster: SlackPoster) -> None:
+        self.job, self.ctx, self.holder, self.poster = job, ctx, holder, poster
+        self.db = ctx.db
+        self.result = ctx.result
+
+    def keep(self) -> None:
+        """Called before every Slack write: stop on SIGTERM, keep the lease or stop if lost."""
+        # A run slower than the lease (a first sync of 10,000 invoices, a long thread at one
+        # message a second, Retry-After waits) keeps it, and a run whose lease lapsed and was
+        # taken by another process stops instead of posting twice.
+        self.ctx.check_stop()
+        if self.holder is not None and not state.renew_lease(
+            self.db, self.job.id, self.holder, clock=self.ctx.clock
+        ):
+            raise LeaseLost(f"{self.job.id}: the lease expired and another process took the job")
+
+    def post(
+        self,
+        channel: str,
+        models: list[Model],
+        rows: dict[str, state.AlertRow],
+        digest: Snapshot,
+    ) -> None:
+        """Post a digest's messages (main first), recording each message's items once accepted."""
+        job, result = self.job, self.result
+        items = {i.key: i for i in digest.items}
+        result.texts.append(job.to_text(models))
+        main_ts: str | None = None
+        # Earlier messages that listed an item announced again now (escalation, reminder).
+        superseded: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for model in models:
+            keys = [item["key"] for item in model["items"]]
+            text, blocks = job.render(model)
+            self.keep()
+            try:
+                ts = self.poster.post(channel, text, blocks, thread_ts=main_ts)
+            except Exception as exc:
+                # Nothing is recorded for these items, so the next run announces them again.
+                if isinstance(exc, SlackApiError):  # Slack said no: one line, not a traceback
+                    log.warning(
+                        "%s: Slack refused a %s message: %s",
+                        job.id,
+                        model["kind"],
+                        slack_failure(exc),
+                    )
+                else:
+                    log.exception("%s: posting a %s message failed", job.id, model["kind"])
+                result.failed += (
+                    len(keys) if model["kind"] == "thread" else sum(len(m["items"]) for m in models)
+                )
+                if main_ts is None:
+                    return  # without the main message the replies have nowhere to go
+                continue
+            if main_ts is None:
+                main_ts = ts
+            result.messages += 1
+            state.save_model(self.db, job.id, channel, ts, model, self.ctx.now)
+            with self.db.conn:  # one commit per message, not per item
+                self.db.execute("begin immediate")
+                for key in keys:
+                    old = rows.get(key)
+                    if not self._record(channel, ts, key, items[key].level, items[key].view, old):
+                        continue
+                    if old is not None and old.open and old.message_ts and old.message_ts != ts:
+                        superseded[(old.channel or channel, old.message_ts)].append(key)
+        self._mark_moved(superseded)
+
+    def _record(
+        self,
+        channel: str,
+        ts: str,
+        key: str,
+        level: str,
+        view: Model,
+        previous: state.AlertRow | None,
+    ) -> bool:
+        """Record one item the message `ts` announced; False (logged) when that failed."""
+        try:
+            state.record_announced(
+                self.db,
+                self.job.id,
+                key=key,
+                level=level,
+                channel=channel,
+                message_ts=ts,
+                now=self.ctx.now,
+                summary=view,
+                previous=previous,
+            )
+        except Exception:
+            log.exception("%s: recording %s failed", self.job.id, key)
+            self.result.failed += 1
+            return False
+        self.result.posted += 1
+        return True
+
+    def _mark_moved(self, superseded: dict[tuple[str, str], list[str]]) -> None:
+        """Show, in each earlier message, that its item was listed again in a newer one."""
+        for (channel, ts), keys in superseded.items():
+            self.keep()
+            try:
+                model = state.load_model(self.db, channel, ts)
+                if model is None:
+                    continue
+                model["moved"] = sorted(set(model.get("moved", [])) | set(keys))
+                text, blocks = self.job.render(model)
+                self.poster.update(channel, ts, text, blocks)
+                state.save_model(self.db, self.job.id, channel, ts, model, self.ctx.now)
+                self.result.updated += 1
+            except Exception:
+                # Cosmetic: the item's state is already recorded against the new message.
+                log.exception(
+                    "%s: marking %d item(s) as listed again in %s failed",
+                    self.job.id,
+                    len(keys),
+                    ts,
+                )
+
+    def resolve(self, channel: str, keys: list[str], rows: dict[str, state.AlertRow]) -> None:
+        """Show resolved items in the messages that announced them, then record them resolved."""
+        job, result = self.job, self.result
+        by_message: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for key in keys:
+            row = rows[key]
+            by_message[(row.channel or channel, row.message_ts or "")].append(key)
+        for (where, ts), group in by_message.items():
+            self.keep()
+            try:
+                self._show_resolved(where, ts, group)
+                with self.db.conn:
+                    self.db.execute("begin immediate")
+                    for key in group:
+                        state.record_resolved(self.db, job.id, channel, key, self.ctx.now)
+                result.resolved += len(group)
+            except Exception as exc:
+                # The alerts stay open, so the next run tries the update again.
+                if isinstance(exc, SlackApiError):
+                    log.warning(
+                        "%s: Slack refused showing %d resolved item(s) in message %s: %s",
+                        job.id,
+                        len(group),
+                        ts,
+                        slack_failure(exc),
+                    )
+                else:
+                    log.exception(
+                        "%s: showing %d resolved item(s) in message %s failed",
+                        job.id,
+                        len(group),
+                        ts,
+                    )
+                result.failed += len(group)
+
+    def _show_resolved(self, channel: str, ts: str, keys: list[str]) -> None:
+        """Re-render one message with `keys` marked resolved (a deleted message is let go)."""
+        model: dict[str, Any] | None = state.load_model(self.db, channel, ts)
+        if model is None:
+            return
+        model["resolved"] = sorted(set(model.get("resolved", [])) | set(keys))
+        text, blocks = self.job.render(model)
+        try:
+            self.poster.update(channel, ts, text, blocks)
+            self.result.updated += 1
+        except SlackApiError as exc:
+            if exc.response.get("error") not in GONE:
+                raise
+            # Someone deleted the message: nothing left to update, and retrying forever would
+            # fail every run.
+            log.warning("%s: message %s is gone (%s)", self.job.id, ts, exc.response.get("error"))
+        state.save_model(self.db, self.job.id, channel, ts, model, self.ctx.now)

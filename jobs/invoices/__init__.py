@@ -1,0 +1,3 @@
+"""The overdue-invoices job: `select` (pure), `collect` (the local copy), `render`, `job`."""
+
+JOB_ID = "overdue-invoices"

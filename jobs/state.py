@@ -1,0 +1,236 @@
+"""What the jobs remember, and all its SQL: alert rows, message models, leases, sync state, runs.
+
+Alert rows are keyed by (job, channel, item key): each channel's digest has its own state. A
+message model is what one posted message showed (kept per (channel, ts)) so the message can be
+re-rendered when an item in it resolves or is listed again later. A lease lets one process at a
+time run a job. Sync state holds a job's bookkeeping between runs (watermarks, listing sizes).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlite_utils import Database
+
+from bot.store import iso
+
+LEASE_TTL = timedelta(minutes=15)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- the lease: one process runs a job at a time -----------------------------------------------
+
+
+def acquire_lease(
+    db: Database,
+    job: str,
+    *,
+    holder: str | None = None,
+    ttl: timedelta = LEASE_TTL,
+    clock: Callable[[], datetime] = _utcnow,
+) -> str | None:
+    """Take the job's lease if free or expired: the holder id, or None when another holds it."""
+    holder = holder or f"{uuid.uuid4().hex[:12]}"
+    now = clock()
+    # One statement so two processes cannot both see the lease free: SQLite serialises writers.
+    db.execute(
+        "insert into job_leases (job, holder, expires_at) values (?, ?, ?) "
+        "on conflict(job) do update set holder = excluded.holder, expires_at = excluded.expires_at "
+        "where job_leases.expires_at <= ?",
+        [job, holder, iso(now + ttl), iso(now)],
+    )
+    row = db.execute("select holder from job_leases where job = ?", [job]).fetchone()
+    return holder if row and row[0] == holder else None
+
+
+def renew_lease(
+    db: Database,
+    job: str,
+    holder: str,
+    *,
+    ttl: timedelta = LEASE_TTL,
+    clock: Callable[[], datetime] = _utcnow,
+) -> bool:
+    """Extend our lease by `ttl` from now; False when it expired and another process took it."""
+    # Never re-insert: if the row is gone or names another holder, someone else may be running.
+    cur = db.execute(
+        "update job_leases set expires_at = ? where job = ? and holder = ?",
+        [iso(clock() + ttl), job, holder],
+    )
+    return cur.rowcount == 1
+
+
+def release_lease(db: Database, job: str, holder: str) -> None:
+    """Give the lease back (only if still ours)."""
+    db.execute("delete from job_leases where job = ? and holder = ?", [job, holder])
+
+
+def lease_expiry(db: Database, job: str) -> datetime | None:
+    """When the job's current lease runs out, if one is held (or was left by a killed process)."""
+    row = db.execute("select expires_at from job_leases where job = ?", [job]).fetchone()
+    return datetime.fromisoformat(row[0]) if row else None
+
+
+# --- alert rows --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """What is remembered of one item of one channel's digest."""
+
+    job: str
+    item_key: str
+    level: str
+    channel: str | None
+    message_ts: str | None
+    first_alerted_at: str | None
+    last_alerted_at: str | None
+    resolved_at: str | None
+    summary: dict[str, Any]
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_at is None
+
+
+def load_alerts(db: Database, job: str, channel: str | None) -> dict[str, AlertRow]:
+    """The job's alert rows in one channel, by item key (channel None: the job's in any channel)."""
+    out: dict[str, AlertRow] = {}
+    for r in db.execute(
+        "select job, item_key, level, channel, message_ts, first_alerted_at, last_alerted_at, "
+        "resolved_at, summary from alert_items where job = ? and channel = coalesce(?, channel)",
+        [job, channel],
+    ).fetchall():
+        out[r[1]] = AlertRow(*r[:8], summary=json.loads(r[8] or "{}"))
+    return out
+
+
+def open_alerts(db: Database, job: str) -> list[AlertRow]:
+    """The job's open alert rows in every channel."""
+    return [
+        AlertRow(*r[:8], summary=json.loads(r[8] or "{}"))
+        for r in db.execute(
+            "select job, item_key, level, channel, message_ts, first_alerted_at, "
+            "last_alerted_at, resolved_at, summary from alert_items "
+            "where job = ? and resolved_at is null",
+            [job],
+        ).fetchall()
+    ]
+
+
+def record_announced(
+    db: Database,
+    job: str,
+    *,
+    key: str,
+    level: str,
+    channel: str,
+    message_ts: str,
+    now: datetime,
+    summary: dict[str, Any],
+    previous: AlertRow | None,
+) -> None:
+    """Store that `key` was announced at `level` in the message `message_ts` of `channel`."""
+    reopened = previous is None or not previous.open
+    # Plain SQL (no sqlite-utils helper): it must not commit the caller's per-message transaction.
+    db.execute(
+        "insert into alert_items (job, channel, item_key, level, message_ts, first_alerted_at, "
+        "last_alerted_at, resolved_at, summary) values (?, ?, ?, ?, ?, ?, ?, null, ?) "
+        "on conflict(job, channel, item_key) do update set level = excluded.level, "
+        "message_ts = excluded.message_ts, first_alerted_at = excluded.first_alerted_at, "
+        "last_alerted_at = excluded.last_alerted_at, resolved_at = null, "
+        "summary = excluded.summary",
+        [
+            job,
+            channel,
+            key,
+            level,
+            message_ts,
+            iso(now) if reopened else previous.first_alerted_at,  # type: ignore[union-attr]
+            iso(now),
+            json.dumps(summary, sort_keys=True, default=str),
+        ],
+    )
+
+
+def record_resolved(db: Database, job: str, channel: str, key: str, now: datetime) -> None:
+    """Mark one item's alert in one channel resolved."""
+    db.execute(
+        "update alert_items set resolved_at = ? where job = ? and channel = ? and item_key = ?",
+        [iso(now), job, channel, key],
+    )
+
+
+# --- message models ----------------------------------------------------------------------------
+
+
+def save_model(
+    db: Database, job: str, channel: str, ts: str, model: dict[str, Any], now: datetime
+) -> None:
+    """Remember what the message `ts` in `channel` shows."""
+    db.execute(
+        "insert into alert_messages (channel, ts, job, model, updated_at) values (?, ?, ?, ?, ?) "
+        "on conflict(channel, ts) do update set job = excluded.job, model = excluded.model, "
+        "updated_at = excluded.updated_at",
+        [channel, ts, job, json.dumps(model, sort_keys=True, default=str), iso(now)],
+    )
+
+
+def load_model(db: Database, channel: str, ts: str) -> dict[str, Any] | None:
+    """What the message `ts` in `channel` shows, if still remembered."""
+    row = db.execute(
+        "select model from alert_messages where channel = ? and ts = ?", [channel, ts]
+    ).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def prune_models(db: Database, older_than: datetime) -> None:
+    """Forget old message models, except those of messages still showing an open alert."""
+    # With re-alerts off (0) an item stays open in its first message for months; its model must
+    # survive so the message can still be updated when the item resolves.
+    db.execute(
+        "delete from alert_messages where updated_at < ? and not exists (select 1 from "
+        "alert_items a where a.channel = alert_messages.channel "
+        "and a.message_ts = alert_messages.ts and a.resolved_at is null)",
+        [iso(older_than)],
+    )
+
+
+# --- sync state and runs -----------------------------------------------------------------------
+
+
+def sync_get(db: Database, name: str) -> str | None:
+    """A job's bookkeeping value between runs (a watermark, a listing size), if set."""
+    row = db.execute("select value from sync_state where name = ?", [name]).fetchone()
+    return row[0] if row else None
+
+
+def sync_set(db: Database, name: str, value: str, now: datetime) -> None:
+    db.execute(
+        "insert into sync_state (name, value, updated_at) values (?, ?, ?) "
+        "on conflict(name) do update set value = excluded.value, updated_at = excluded.updated_at",
+        [name, value, iso(now)],
+    )
+
+
+def last_run(db: Database, job: str) -> datetime | None:
+    """When a scheduled run of the job last started and ran to its end (any process)."""
+    row = db.execute("select last_run_at from job_runs where job = ?", [job]).fetchone()
+    return datetime.fromisoformat(row[0]) if row else None
+
+
+def record_last_run(db: Database, job: str, started: datetime) -> None:
+    """Remember that a scheduled run that started at `started` ran to its end."""
+    db.execute(
+        "insert into job_runs (job, last_run_at) values (?, ?) "
+        "on conflict(job) do update set last_run_at = excluded.last_run_at",
+        [job, iso(started)],
+    )
