@@ -42,10 +42,11 @@ class JobInfo:
     channel: str | None
     next_run: datetime | None  # in the business time zone; None when off
     error: str | None = None  # why the crontab cannot be scheduled
+    off_reason: str | None = None  # why the job is off otherwise (JobSettings.off_reason)
 
     @property
     def on(self) -> bool:
-        return bool(self.channel) and self.error is None
+        return self.off_reason is None and self.error is None
 
 
 def trigger_for(settings: Settings, job: DigestJob) -> CronTrigger:
@@ -71,6 +72,7 @@ def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
                 channel=job.config.channel(settings),
                 next_run=nxt.astimezone(settings.timezone) if nxt else None,
                 error=error,
+                off_reason=job.config.off_reason(settings),
             )
         )
     return out
