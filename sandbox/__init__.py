@@ -1,0 +1,6 @@
+"""Local stand-ins for the services the bot talks to, for the demo, the tests and the benchmarks.
+
+coperniq/ is a stateful Coperniq API sandbox, slack/ a recording fake of Slack's Web API;
+wiring.py wires the bot against them once and slackclient.py sends Slack's signed requests into
+the app. Its own distribution (pyproject.toml here), never part of the bot's wheel.
+"""
