@@ -94,9 +94,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     module_name, func_name = args.target.split(":")
-    func = getattr(importlib.import_module(module_name), func_name)
     try:
+        func = getattr(importlib.import_module(module_name), func_name)
         return int(func(args) or 0)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] != "sandbox":
+            raise
+        # The sandbox (sandbox/ in the repository) is not in the bot's wheel.
+        hint = "./dev demo" if args.command == "demo" else "./dev bot sandbox coperniq"
+        print(
+            f"coperniq-bot {args.command} needs the sandbox package, which only a source "
+            f"checkout of the bot has: run {hint} there.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE

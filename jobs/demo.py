@@ -13,10 +13,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.config import Secret, Settings
-
 DEMO_KEY = "demo-sandbox-key"
-DEMO_APP_URL = "https://app.coperniq.io/388"
 
 
 SHOW_LINES = 25  # the demo shows the head of each message; `jobs run --dry-run` prints it all
@@ -34,30 +31,18 @@ def main(args: argparse.Namespace | None = None) -> int:
     if not getattr(args, "verbose", False):
         # The per-run summaries are printed below; the jobs' INFO logs would repeat them.
         logging.getLogger("jobs").setLevel(logging.WARNING)
-    from bot.coperniq import CoperniqClient
-    from bot.deps import build_deps
-    from bot.store import Store
     from jobs import engine
     from jobs.registry import JOBS
+
+    # The sandbox ships only with a source checkout; bot/cli.py says so when it is missing.
     from sandbox.coperniq import CoperniqSandbox
+    from sandbox.wiring import fake_deps
 
     with tempfile.TemporaryDirectory(prefix="coperniq-bot-demo-") as tmp:
         sandbox = CoperniqSandbox(api_key=DEMO_KEY)
         sandbox.start(host="127.0.0.1", port=0)
-        store = Store(Path(tmp) / "demo.db")
-        settings = Settings(
-            coperniq_api_key=Secret(DEMO_KEY),
-            coperniq_base_url=sandbox.base_url,
-            coperniq_app_url=DEMO_APP_URL,
-            db_path=Path(tmp) / "demo.db",
-        )
-        client = CoperniqClient(
-            api_key=settings.coperniq_api_key,  # type: ignore[arg-type]
-            base_url=settings.coperniq_base_url,
-            store=store,
-            daily_budget=settings.coperniq_daily_budget,
-        )
-        deps = build_deps(settings, store=store, coperniq=client, slack=None)
+        deps = fake_deps(sandbox, None, db_path=Path(tmp) / "demo.db")
+        settings, store, client = deps.settings, deps.store, deps.coperniq
         try:
             now = datetime.now(UTC)
             print(f"Coperniq sandbox at {sandbox.base_url} (seeded, in this process); dry run.\n")

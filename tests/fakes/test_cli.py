@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,3 +72,24 @@ def test_cli_reports_a_port_in_use(capsys) -> None:
         )
         assert main(args) == 1
     assert "Cannot listen" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "hint"),
+    [(["demo"], "./dev demo"), (["sandbox", "coperniq", "--port", "0"], "./dev bot sandbox")],
+)
+def test_without_the_sandbox_demo_and_sandbox_say_they_need_a_source_checkout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list, hint: str
+) -> None:
+    import sys
+
+    from bot.cli import main
+
+    # As in an install of the bot's wheel alone: no sandbox package to import.
+    for name in [n for n in sys.modules if n == "sandbox" or n.startswith("sandbox.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "sandbox", None)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "source checkout" in err and hint in err
+    assert "Traceback" not in err
