@@ -27,12 +27,6 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from slack_sdk import WebClient  # noqa: E402
-
-from bot.config import Secret, Settings  # noqa: E402
-from bot.coperniq import CoperniqClient  # noqa: E402
-from bot.deps import build_deps  # noqa: E402
-from bot.store import Store  # noqa: E402
 from jobs import engine  # noqa: E402
 from jobs.registry import JOBS  # noqa: E402
 from jobs.sla import select as sla_select  # noqa: E402
@@ -40,6 +34,7 @@ from jobs.sla.collect import REFRESH_PER_RUN  # noqa: E402
 from jobs.slackpost import SlackPoster  # noqa: E402
 from sandbox.coperniq import CoperniqSandbox  # noqa: E402
 from sandbox.slack import FakeSlack  # noqa: E402
+from sandbox.wiring import fake_deps  # noqa: E402
 
 PROJECTS = 2000
 INVOICES = 10000
@@ -114,19 +109,15 @@ def main() -> int:
         fs = FakeSlack().start()
         try:
             shape(sb, rng)
-            store = Store(Path(tmp) / "bench.db")
-            settings = Settings(
-                coperniq_api_key=Secret(KEY),
-                coperniq_base_url=sb.base_url,
-                slack_bot_token=Secret(fs.bot_token),
-                slack_api_url=fs.base_url,
-                invoice_alert_channel="C0INVOICES",
-                sla_alert_channel="C0SLAALERT",
+            # The poster handles `ratelimited` itself (and sleeps nothing here).
+            deps = fake_deps(
+                sb,
+                fs,
                 db_path=Path(tmp) / "bench.db",
+                coperniq_daily_budget=DAILY_BUDGET,
+                slack_retries=False,
             )
-            client = CoperniqClient(KEY, sb.base_url, store=store, daily_budget=DAILY_BUDGET)
-            slack = WebClient(token=fs.bot_token, base_url=fs.base_url)
-            deps = build_deps(settings, store=store, coperniq=client, slack=slack)
+            client, store, slack = deps.coperniq, deps.store, deps.slack
             poster = SlackPoster(slack, sleep=lambda s: None)
             active = sum(1 for p in sb.all("projects") if p.get("status") == "ACTIVE")
             invoices = len(sb.find("invoices"))
