@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.links import record_url
+from bot.records import record_url
 from jobs import blocks
 from jobs.blocks import money, mrkdwn_escape
 from jobs.invoices import JOB_ID
@@ -21,7 +21,7 @@ def view(inv: OverdueInvoice, app_url: str) -> dict[str, Any]:
     d = asdict(inv)
     d["due"] = inv.due.isoformat()
     d["key"] = inv.key
-    # The web app shows an invoice on its project (else its client); bot.links has no invoice page.
+    # The web app shows an invoice on its project (else its client); bot.records has no invoice page.
     if inv.record_id:
         d["url"] = record_url(app_url, "project", inv.record_id)
     elif inv.account_id:

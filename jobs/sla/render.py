@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.links import record_url
+from bot.records import record_url
 from jobs import blocks
 from jobs.blocks import mrkdwn_escape
 from jobs.sla import JOB_ID
