@@ -21,7 +21,7 @@ def view(inv: OverdueInvoice, app_url: str) -> dict[str, Any]:
     d = asdict(inv)
     d["due"] = inv.due.isoformat()
     d["key"] = inv.key
-    # The web app shows an invoice on its project (else its client); bot.records has no invoice page.
+    # The web app shows an invoice on its project (else its client): it has no invoice page.
     if inv.record_id:
         d["url"] = record_url(app_url, "project", inv.record_id)
     elif inv.account_id:
