@@ -1,6 +1,6 @@
 """Fault injection across every Slack-initiated write and both digests: lost and duplicated work.
 
-Runs each scenario of tests/faults/scenarios.py (the table the tests use) against a fresh
+Runs each scenario of sandbox/scenarios/ (the table tests/faults/ runs too) against a fresh
 Coperniq sandbox and fake Slack on 127.0.0.1: the real app served over HTTP for the modals,
 shortcut and DM, the job runs for the digests. Prints one line per scenario and then
 
@@ -27,25 +27,22 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sandbox.coperniq import CoperniqSandbox  # noqa: E402
-from sandbox.slack import FakeSlack  # noqa: E402
-from sandbox.wiring import SANDBOX_KEY, running_harness  # noqa: E402
-from tests.faults.scenarios import (  # noqa: E402
-    JOB_PROJECTS,
-    JOB_TODAY,
+from sandbox.scenarios import (  # noqa: E402
     SCENARIOS,
     JobWorld,
     Outcome,
     Scenario,
+    start_job_sandbox,
 )
+from sandbox.slack import FakeSlack  # noqa: E402
+from sandbox.wiring import SANDBOX_KEY, running_harness  # noqa: E402
 
 
 def play(scenario: Scenario, tmp: Path) -> tuple[Outcome, list[str]]:
     """Run one scenario on fresh fakes; the outcome and any spec violations the sandbox saw."""
     fs = FakeSlack().start()
     if scenario.kind == "job":
-        sb = CoperniqSandbox(
-            api_key=SANDBOX_KEY, projects=JOB_PROJECTS, today=JOB_TODAY, validate=True
-        ).start()
+        sb = start_job_sandbox()
     else:
         sb = CoperniqSandbox(api_key=SANDBOX_KEY, projects=60, validate=True).start()
     try:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.scenarios import JobWorld, start_job_sandbox
 from sandbox.slackclient import SlackHarness
-from sandbox.wiring import SANDBOX_KEY, running_harness
-from tests.faults.scenarios import JOB_PROJECTS, JOB_TODAY, JobWorld
+from sandbox.wiring import running_harness
 
 
 @pytest.fixture
@@ -23,11 +23,7 @@ def slack(fake_slack: Any, coperniq_sandbox: Any, tmp_path: Path) -> Iterator[Sl
 @pytest.fixture
 def job_world(fake_slack: Any, tmp_path: Path) -> Iterator[JobWorld]:
     """A sandbox seeded for a fixed day (the runs get a fixed `now`), checked against the spec."""
-    from sandbox.coperniq import CoperniqSandbox
-
-    sb = CoperniqSandbox(
-        api_key=SANDBOX_KEY, projects=JOB_PROJECTS, today=JOB_TODAY, validate=True
-    ).start()
+    sb = start_job_sandbox()
     try:
         yield JobWorld(sb=sb, fs=fake_slack, path=tmp_path / "bot.db")
     finally:

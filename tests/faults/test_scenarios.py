@@ -1,11 +1,11 @@
-"""Every scenario of the fault table ends with nothing lost and nothing written twice."""
+"""Each fault scenario (sandbox/scenarios/) ends with nothing lost and nothing written twice."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.faults.scenarios import SCENARIOS, JobWorld, Scenario
-from tests.slack.harness import SlackHarness
+from sandbox.scenarios import SCENARIOS, JobWorld, Scenario
+from sandbox.slackclient import SlackHarness
 
 SLACK = [s for s in SCENARIOS if s.kind == "slack"]
 JOBS = [s for s in SCENARIOS if s.kind == "job"]

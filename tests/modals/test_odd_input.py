@@ -6,8 +6,9 @@ import pytest
 
 from bot.blocks.common import MESSAGE_TEXT_MAX
 from bot.ids import Action, Block
+from sandbox.scenarios.modals import choose_project_and_form, input_block, open_form_with_file
 from tests.modals.e2e import current, open_modal, submit, writes
-from tests.modals.test_photo_e2e import JPEG, _choose, _input, _open_form
+from tests.modals.test_photo_e2e import JPEG
 
 
 def _texts(view: dict) -> str:
@@ -33,7 +34,7 @@ def test_a_number_the_bot_cannot_use_is_named_in_the_modal_without_asking_copern
 def test_a_number_with_a_hash_is_read_as_the_number(slack) -> None:
     project = slack.sandbox.find("projects")[0]
     view = open_modal(slack, f"call #{project['number']}", updates=1)
-    record = _input(view, Block.CALL_RECORD)["element"]["initial_option"]
+    record = input_block(view, Block.CALL_RECORD)["element"]["initial_option"]
     assert record["value"] == f"project:{project['id']}"
 
 
@@ -57,11 +58,11 @@ def test_a_forged_project_choice_asks_again_without_asking_coperniq(slack, value
 
 
 def test_a_forged_form_or_field_value_is_refused_inline_not_a_500(slack) -> None:
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     photo = slack.fake_slack.add_file(JPEG, "roof.jpg")
-    form_block = _input(view, Block.PHOTO_FORM)["block_id"]
-    field_block = _input(view, Block.PHOTO_FIELD)["block_id"]
+    form_block = input_block(view, Block.PHOTO_FORM)["block_id"]
+    field_block = input_block(view, Block.PHOTO_FIELD)["block_id"]
     for forged in ({Block.PHOTO_FORM: "²"}, {Block.PHOTO_FIELD: "²"}):
         values = {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [photo], **forged}
         answer = submit(slack, view, values)

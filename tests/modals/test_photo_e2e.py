@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from bot.blocks.photo import MAX_UPLOAD_BYTES
 from bot.ids import Action, Block, Callback
+from sandbox.scenarios.modals import choose_project_and_form, input_block, open_form_with_file
 from tests.modals.e2e import current, open_modal, posts_to, resubmit, submit, writes
-from tests.modals.slackstate import check_message, check_options_response, fill
+from tests.modals.slackstate import check_message
 from tests.slack.harness import CHANNEL, USER
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 2000
@@ -11,78 +12,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1500
 DM = "D0USERDM"
 
 
-def _open_form(slack):
-    """A project with an open form that has a FILE field: (project, form, file field)."""
-    sb = slack.sandbox
-    for form in sb.find("forms"):
-        if form["status"] in ("COMPLETED", "CANCELLED"):
-            continue
-        detail = sb.get("forms", form["id"])
-        for group in detail["formLayouts"]:
-            for field in group["properties"]:
-                if field["type"] == "FILE":
-                    return sb.get("projects", form["projectId"]), form, field
-    raise AssertionError("the sandbox has no open form with a FILE field")
-
-
-def _input(view, base):
-    return next((b for b in view["blocks"] if b.get("block_id", "").split("~")[0] == base), None)
-
-
-def _choose(slack, view, project, form):
-    """Pick the project (suggestion, then select), then the form, as a person would."""
-    reply = slack.block_suggestion(
-        Action.PHOTO_PROJECT,
-        str(project["number"]),
-        block_id=Block.PHOTO_PROJECT,
-        view_id=view["id"],
-    )
-    payload = reply.json()
-    check_options_response(payload)
-    option = next(o for o in payload["options"] if o["value"] == f"project:{project['id']}")
-    updates = len(slack.fake_slack.calls_to("views.update"))
-    state = fill(view, {Block.PHOTO_PROJECT: option})["state"]["values"]
-    slack.block_action(
-        Action.PHOTO_PROJECT,
-        view_id=view["id"],
-        block_id=Block.PHOTO_PROJECT,
-        values=state,
-        action={"type": "external_select", "selected_option": option},
-    )
-    slack.wait_for("views.update", updates + 2)  # loading, then the forms
-    view = current(slack, view["id"])
-    form_block = _input(view, Block.PHOTO_FORM)
-    offered = [int(o["value"]) for o in form_block["element"]["options"]]
-    assert form["id"] in offered
-    open_ids = {
-        f["id"]
-        for f in slack.sandbox.find("forms", projectId=project["id"])
-        if f["status"] not in ("COMPLETED", "CANCELLED")
-    }
-    assert set(offered) == open_ids
-    state = fill(view, {Block.PHOTO_FORM: str(form["id"])})["state"]["values"]
-    option = state[form_block["block_id"]][Action.PHOTO_FORM]["selected_option"]
-    slack.block_action(
-        Action.PHOTO_FORM,
-        view_id=view["id"],
-        block_id=form_block["block_id"],
-        values=state,
-        action={"type": "static_select", "selected_option": option},
-    )
-    slack.wait_for("views.update", updates + 3)
-    return current(slack, view["id"])
-
-
 def _attaches(slack, form_id):
     return writes(slack, "POST", f"/forms/{form_id}/fields/file-from-url")
 
 
 def test_photos_go_to_the_chosen_form_field_once_each(slack):
-    project, form, field = _open_form(slack)
+    project, form, field = open_form_with_file(slack)
     view = open_modal(slack, "photo")
     assert slack.sandbox.requests == []
-    view = _choose(slack, view, project, form)
-    assert _input(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
+    view = choose_project_and_form(slack, view, project, form)
+    assert input_block(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
         f"project:{project['id']}"
     )
     files = [
@@ -123,8 +62,8 @@ def test_photos_go_to_the_chosen_form_field_once_each(slack):
 
 
 def test_an_oversize_photo_is_refused_inline_naming_the_limit(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     big = slack.fake_slack.add_file(JPEG + b"\x00" * MAX_UPLOAD_BYTES, "huge.jpg")
     answer = submit(
         slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [big]}
@@ -144,8 +83,8 @@ def test_missing_choices_are_errors_on_blocks_the_modal_shows(slack):
 
 
 def test_a_login_page_download_fails_that_photo_only_and_says_why(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     good = slack.fake_slack.add_file(JPEG, "ok.jpg")
     locked = slack.fake_slack.add_file(JPEG, "locked.jpg", login_page=True)
     submit(
@@ -160,8 +99,8 @@ def test_a_login_page_download_fails_that_photo_only_and_says_why(slack):
 
 
 def test_a_coperniq_failure_on_one_photo_is_named(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     files = [slack.fake_slack.add_file(JPEG, "a.jpg"), slack.fake_slack.add_file(JPEG, "b.jpg")]
     slack.sandbox.inject(
         path=f"/forms/{form['id']}/fields/file-from-url",
@@ -177,7 +116,7 @@ def test_a_coperniq_failure_on_one_photo_is_named(slack):
 
 
 def test_message_shortcut_opens_the_modal_with_the_message_photos(slack):
-    project, form, field = _open_form(slack)
+    project, form, field = open_form_with_file(slack)
     photo = slack.fake_slack.add_file(JPEG, "site.jpg")
     doc = slack.fake_slack.add_file(b"%PDF-1.4", "spec.pdf", mimetype="application/pdf")
     slack.message_action(
@@ -186,8 +125,8 @@ def test_message_shortcut_opens_the_modal_with_the_message_photos(slack):
     slack.wait_for("views.open")
     view = current(slack, slack.last_view_id())
     assert "site.jpg" in str(view["blocks"]) and "spec.pdf" not in str(view["blocks"])
-    assert _input(view, Block.PHOTO_FILES)["optional"] is True
-    view = _choose(slack, view, project, form)
+    assert input_block(view, Block.PHOTO_FILES)["optional"] is True
+    view = choose_project_and_form(slack, view, project, form)
     submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: []})
     slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
     message = posts_to(slack, CHANNEL)[0]
@@ -233,27 +172,27 @@ def test_photos_in_a_dm_get_one_answer_with_a_button_that_opens_the_modal(slack)
     slack.wait_for("views.open")
     view = current(slack, slack.last_view_id())
     assert "panel.jpg" in str(view["blocks"])
-    project, form, field = _open_form(slack)
-    view = _choose(slack, view, project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, view, project, form)
     submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"])})
     slack.wait_until(lambda: len(posts_to(slack, DM)) == 2, timeout=10)
     assert "1 photo attached" in posts_to(slack, DM)[1]["text"]
 
 
 def test_a_photo_command_with_a_project_number_shows_its_forms(slack):
-    project, form, _ = _open_form(slack)
+    project, form, _ = open_form_with_file(slack)
     view = open_modal(slack, f"photo {project['number']}", updates=1)
-    assert _input(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
+    assert input_block(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
         f"project:{project['id']}"
     )
     assert str(form["id"]) in [
-        o["value"] for o in _input(view, Block.PHOTO_FORM)["element"]["options"]
+        o["value"] for o in input_block(view, Block.PHOTO_FORM)["element"]["options"]
     ]
 
 
 def test_after_an_attach_timed_out_the_retry_does_not_attach_a_second_copy(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     files = [slack.fake_slack.add_file(JPEG, "timed.jpg")]
     values = {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files}
     slack.sandbox.inject(
@@ -278,20 +217,20 @@ def test_after_an_attach_timed_out_the_retry_does_not_attach_a_second_copy(slack
 
 
 def test_the_find_button_opens_the_photo_modal_on_that_project(slack):
-    project, form, _ = _open_form(slack)
+    project, form, _ = open_form_with_file(slack)
     slack.block_action(Action.OPEN_PHOTO_MODAL, value=f"project:{project['id']}")
     slack.wait_for("views.update")
     view = current(slack, slack.last_view_id())
-    assert _input(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
+    assert input_block(view, Block.PHOTO_PROJECT)["element"]["initial_option"]["value"] == (
         f"project:{project['id']}"
     )
-    offered = [o["value"] for o in _input(view, Block.PHOTO_FORM)["element"]["options"]]
+    offered = [o["value"] for o in input_block(view, Block.PHOTO_FORM)["element"]["options"]]
     assert str(form["id"]) in offered
 
 
 def test_a_file_whose_link_leaves_slack_is_not_fetched_and_is_named(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     good = slack.fake_slack.add_file(JPEG, "ok.jpg")
     odd = dict(slack.fake_slack.add_file(JPEG, "odd.jpg"))
     odd["url_private_download"] = "http://127.0.0.1:9/files-pri/T0TEST-F1/download/odd.jpg"
@@ -303,14 +242,14 @@ def test_a_file_whose_link_leaves_slack_is_not_fetched_and_is_named(slack):
 
 
 def test_a_shortcut_photo_with_a_long_name_is_uploaded_under_its_full_name(slack):
-    project, form, field = _open_form(slack)
+    project, form, field = open_form_with_file(slack)
     name = "2026-11-24 Smith residence roof inspection north side.jpg"
     photo = slack.fake_slack.add_file(JPEG, name)
     slack.message_action(
         Callback.ATTACH_SHORTCUT, {"ts": "1700000000.000700", "text": "roof", "files": [photo]}
     )
     slack.wait_for("views.open")
-    view = _choose(slack, current(slack, slack.last_view_id()), project, form)
+    view = choose_project_and_form(slack, current(slack, slack.last_view_id()), project, form)
     submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: []})
     slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
     assert _attaches(slack, form["id"])[0].body["name"] == name
@@ -318,8 +257,8 @@ def test_a_shortcut_photo_with_a_long_name_is_uploaded_under_its_full_name(slack
 
 
 def test_after_a_timeout_a_retry_that_cannot_check_coperniq_attaches_nothing(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     values = {
         Block.PHOTO_FIELD: str(field["columnId"]),
         Block.PHOTO_FILES: [slack.fake_slack.add_file(JPEG, "maybe.jpg")],
@@ -341,8 +280,8 @@ def test_after_a_timeout_a_retry_that_cannot_check_coperniq_attaches_nothing(sla
 
 
 def test_a_second_submission_while_the_first_runs_posts_no_false_failure(slack):
-    project, form, field = _open_form(slack)
-    view = _choose(slack, open_modal(slack, "photo"), project, form)
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
     values = {
         Block.PHOTO_FIELD: str(field["columnId"]),
         Block.PHOTO_FILES: [slack.fake_slack.add_file(JPEG, "twice.jpg")],
@@ -370,13 +309,13 @@ def test_a_second_submission_while_the_first_runs_posts_no_false_failure(slack):
 
 
 def test_a_shortcut_photo_the_bot_cannot_see_says_how_to_get_it_through(slack):
-    project, form, field = _open_form(slack)
+    project, form, field = open_form_with_file(slack)
     hidden = {"id": "F0NOTSHARED", "name": "hidden.jpg", "mimetype": "image/jpeg", "size": 900}
     slack.message_action(
         Callback.ATTACH_SHORTCUT, {"ts": "1700000000.000900", "text": "x", "files": [hidden]}
     )
     slack.wait_for("views.open")
-    view = _choose(slack, current(slack, slack.last_view_id()), project, form)
+    view = choose_project_and_form(slack, current(slack, slack.last_view_id()), project, form)
     submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: []})
     slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
     text = posts_to(slack, CHANNEL)[0]["text"]

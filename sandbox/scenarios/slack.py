@@ -1,72 +1,35 @@
-"""Fault scenarios: every Slack-initiated write and both digests, under Coperniq and Slack faults.
+"""The Slack-initiated writes under Coperniq faults: the surfaces, the faults, how each is played.
 
-One table, SCENARIOS, shared by tests/faults/test_scenarios.py and benchmarks/bench_faults.py.
-A scenario drives the real app (signed HTTP, as Slack sends it) or a job run against the Coperniq
-sandbox and the fake Slack, injects one fault, then does what comes next in real life: the person
-presses the button again when told the save failed or may not have happened, Slack delivers the
-same submission again, the next scheduled run comes. Then it counts:
-
-  lost        what should exist in Coperniq (or have been announced in Slack) does not, and the
-              person was not told so with what they typed kept
-  duplicates  copies beyond the first: records, calls, photos on the field, uploads to the
-              project, digests listing the same item
-
-Writes go through interactive policy (one quick retry, 429 only for writes); faults are
-`times=1` unless named "stays". "timeout" holds the request, then drops it without an answer;
-"after" faults apply the write first (`apply_first`), so only the answer is lost.
+Each surface (request and call modals, photo modal, message shortcut, a DM'd photo's button) opens
+its modal on the real app and fills it in (`Form`); a play function injects one fault on the write,
+then does what a person or Slack does next, and counts the copies in Coperniq (`Outcome`).
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from bot.ids import Block, Callback
-from tests.modals.e2e import current, open_modal, posts_to, resubmit, submit
-from tests.slack.harness import CHANNEL, USER, SlackHarness
+from bot.ids import Action, Block, Callback
+from sandbox.scenarios.modals import (
+    choose_project_and_form,
+    current,
+    open_form_with_file,
+    open_modal,
+    posts_to,
+    resubmit,
+    submit,
+)
+from sandbox.scenarios.outcome import Outcome, new_tag
+from sandbox.slackclient import CHANNEL, USER, SlackHarness
 
-# The jobs' sandbox is seeded for a fixed day and the runs are given a fixed `now` on it.
-JOB_TODAY = date(2026, 1, 15)
-JOB_NOW = datetime(2026, 1, 15, 14, 0, tzinfo=UTC)
-JOB_PROJECTS = 150  # two pages of projects, five of invoices: room for a page-2 fault
 WAIT = 20.0  # bound on any wait for the app (timeouts hold 0.5 s; nothing should come near it)
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 2000
 DM = "D0USERDM"
 STILL_WORKING = "You can close this window"  # the saving/working modals; anything else is final
-
-
-@dataclass
-class Outcome:
-    """What a scenario found once everything settled."""
-
-    lost: int = 0
-    duplicates: int = 0
-    notes: list[str] = field(default_factory=list)
-    raised: int = 0  # job runs that ended in an exception instead of a result
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """One write surface (or job) under one fault; `play` takes a SlackHarness or a JobWorld."""
-
-    surface: str
-    fault: str
-    kind: str  # "slack" | "job"
-    play: Callable[[Any], Outcome]
-
-    @property
-    def name(self) -> str:
-        return f"{self.surface} / {self.fault}"
-
-    @property
-    def id(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")
 
 
 # --- Coperniq faults on one write -------------------------------------------------------------
@@ -74,6 +37,8 @@ class Scenario:
 
 @dataclass(frozen=True)
 class WriteFault:
+    """A Coperniq fault on one write: its label in the table and sandbox.inject's arguments."""
+
     label: str
     inject: dict[str, Any]
 
@@ -177,10 +142,8 @@ def call_form(slack: SlackHarness, tag: str) -> Form:
 def _photo_form(
     slack: SlackHarness, view: dict[str, Any], name: str, values: dict[str, Any], channel: str
 ) -> Form:
-    from tests.modals.test_photo_e2e import _choose, _open_form
-
-    project, form, field_ = _open_form(slack)
-    view = _choose(slack, view, project, form)
+    project, form, field_ = open_form_with_file(slack)
+    view = choose_project_and_form(slack, view, project, form)
     values = {Block.PHOTO_FIELD: str(field_["columnId"]), **values}
     sb = slack.sandbox
 
@@ -239,8 +202,6 @@ def photo_shortcut_form(slack: SlackHarness, tag: str) -> Form:
 
 def photo_dm_form(slack: SlackHarness, tag: str) -> Form:
     """A photo sent to the bot in a DM (the event delivered twice), then its button's modal."""
-    from bot.ids import Action
-
     name = f"panel-{tag}.jpg"
     photo = slack.fake_slack.add_file(JPEG, name)
     event = {
@@ -318,7 +279,7 @@ def play_write_fault(surface: str, step: str, fault: str) -> Callable[[SlackHarn
     """The write fails once; a person told so presses the button again; one copy in the end."""
 
     def play(slack: SlackHarness) -> Outcome:
-        made = SURFACES[surface](slack, _tag(slack))
+        made = SURFACES[surface](slack, new_tag())
         inject = {"times": 1, **WRITE_FAULTS[fault].inject}
         slack.sandbox.inject(path=made.paths[step], method="POST", **inject)
         _send(slack, made)
@@ -343,7 +304,7 @@ def play_double_click(surface: str, step: str) -> Callable[[SlackHarness], Outco
     """Two submissions of the same modal while the first write is still in flight."""
 
     def play(slack: SlackHarness) -> Outcome:
-        made = SURFACES[surface](slack, _tag(slack))
+        made = SURFACES[surface](slack, new_tag())
         slack.sandbox.inject(path=made.paths[step], method="POST", latency=1.0, times=1)
         first = threading.Thread(target=_send, args=(slack, made), daemon=True)
         first.start()
@@ -364,7 +325,7 @@ def play_slack_retry(surface: str) -> Callable[[SlackHarness], Outcome]:
     """Slack delivers the same view_submission again after the first was saved."""
 
     def play(slack: SlackHarness) -> Outcome:
-        made = SURFACES[surface](slack, _tag(slack))
+        made = SURFACES[surface](slack, new_tag())
         _send(slack, made)
         _send(slack, made, again=True)
         out = _tally(made, Outcome())
@@ -373,182 +334,3 @@ def play_slack_retry(surface: str) -> Callable[[SlackHarness], Outcome]:
         return out
 
     return play
-
-
-_COUNTER = itertools.count(1)
-_COUNTER_LOCK = threading.Lock()
-
-
-def _tag(slack: SlackHarness) -> str:
-    """A name part no other scenario in this process uses (records are told apart by it)."""
-    with _COUNTER_LOCK:
-        return f"t{next(_COUNTER)}"
-
-
-# --- the scheduled jobs -----------------------------------------------------------------------
-
-
-@dataclass
-class JobWorld:
-    """A dated Coperniq sandbox, the fake Slack and a database path for one job scenario."""
-
-    sb: Any
-    fs: Any
-    path: Path
-
-
-@dataclass(frozen=True)
-class JobFault:
-    label: str
-    slack: dict[str, Any] | None = None  # FakeSlack.fail(**) on chat.postMessage
-    coperniq: dict[str, Any] | None = None  # sandbox.inject(**) on the job's listing
-
-
-JOB_FAULTS = {
-    "slack-ratelimited": JobFault(
-        "Slack ratelimited once", slack={"error": "ratelimited", "times": 1, "retry_after": 2}
-    ),
-    "slack-ratelimited-stays": JobFault(
-        "Slack ratelimited on every try", slack={"error": "ratelimited", "times": None}
-    ),
-    "slack-500": JobFault(
-        "Slack HTTP 500", slack={"error": "internal_error", "times": 1, "status": 500}
-    ),
-    "page2-500": JobFault("Coperniq 500 on page 2, once", coperniq={"status": 500, "times": 1}),
-    "page2-500-stays": JobFault("Coperniq 500 on page 2 all run", coperniq={"status": 500}),
-    "page2-429": JobFault("Coperniq 429 on page 2, once", coperniq={"status": 429, "times": 1}),
-    "page2-timeout-stays": JobFault(
-        "Coperniq timeout on page 2 all run", coperniq={"timeout": 0.2}
-    ),
-}
-JOB_LISTINGS = {"overdue-invoices": "/invoices", "form-sla": "/projects"}
-
-
-def _job_run(job: str, env: Any, now: datetime) -> Any:
-    from jobs import engine
-    from jobs.registry import JOBS
-
-    return engine.run(JOBS[job], env.deps, now, poster=env.poster)
-
-
-def _expected(job: str, env: Any) -> set[str]:
-    """What the digests must have announced by now, from Coperniq's own data."""
-    from jobs.invoices import select as invoices
-    from jobs.sla import select as sla
-
-    sb, tz = env.sb, env.settings.timezone
-    if job == "overdue-invoices":
-        return {i.key for i in invoices.select(sb.find("invoices"), JOB_NOW, tz)}
-    projects = sb.find("projects")
-    risky = {int(p["id"]) for p, _ in sla.at_risk(projects)}
-    forms: dict[int, list[dict[str, Any]]] = {pid: [] for pid in risky}
-    for f in sb.find("forms"):
-        if f.get("projectId") in forms:
-            forms[int(f["projectId"])].append(f)
-    return {a.key for a in sla.select(projects, forms, JOB_NOW, tz)}
-
-
-def _digests_per_item(env: Any, channel: str) -> dict[str, int]:
-    """For each item, how many digests (a message with its thread replies) listed it."""
-    from jobs import state
-
-    roots: dict[str, set[str]] = {}
-    for message in env.fs.messages(channel):
-        model = state.load_model(env.deps.store.db, channel, message["ts"]) or {}
-        root = message.get("thread_ts") or message["ts"]
-        for item in model.get("items") or []:
-            roots.setdefault(item["key"], set()).add(root)
-    return {key: len(found) for key, found in roots.items()}
-
-
-def play_job_fault(job: str, fault: str) -> Callable[[JobWorld], Outcome]:
-    """The fault hits the first run; the next two runs (an hour apart) are fault-free."""
-
-    def play(world: JobWorld) -> Outcome:
-        from tests.jobs.conftest import INVOICE_CHANNEL, SLA_CHANNEL, make_env, stuck_project
-
-        channel = INVOICE_CHANNEL if job == "overdue-invoices" else SLA_CHANNEL
-        env = make_env(world.sb, world.fs, world.path)
-        out = Outcome()
-        try:
-            if job == "form-sla":
-                for days in (30, 20, 9):
-                    stuck_project(world.sb, days=days, forms=2)
-            spec = JOB_FAULTS[fault]
-            if spec.slack:
-                world.fs.fail("chat.postMessage", **spec.slack)
-            if spec.coperniq:
-                world.sb.inject(path=JOB_LISTINGS[job], method="GET", page=2, **spec.coperniq)
-            for n in range(3):
-                try:
-                    result = _job_run(job, env, JOB_NOW + timedelta(hours=n))
-                except Exception as exc:  # the scheduler logs it; the next run must make up
-                    out.raised += 1
-                    out.notes.append(f"run {n + 1} raised {type(exc).__name__}")
-                else:
-                    if result.failed:
-                        out.notes.append(f"run {n + 1}: {result.failed} failed")
-                world.sb.clear_faults()
-                world.fs.clear_faults()
-            expected = _expected(job, env)
-            listed = _digests_per_item(env, channel)
-            missing = expected - set(listed)
-            out.lost = len(missing)
-            if missing:
-                out.notes.append(f"never announced: {sorted(missing)[:5]}")
-            out.duplicates = sum(n - 1 for n in listed.values() if n > 1)
-            if not expected:
-                out.notes.append("nothing was due: the scenario proves nothing")
-                out.lost += 1
-        finally:
-            env.deps.coperniq.close()
-            env.deps.store.close()
-        return out
-
-    return play
-
-
-# --- the table --------------------------------------------------------------------------------
-
-
-def _build() -> list[Scenario]:
-    table: list[Scenario] = []
-
-    def add(surface: str, fault: str, play: Callable[[Any], Outcome], kind: str = "slack") -> None:
-        table.append(Scenario(surface, fault, kind, play))
-
-    for surface in ("request modal", "call modal"):
-        for fault in (
-            "500",
-            "500-after",
-            "429",
-            "429-twice",
-            "timeout",
-            "timeout-after",
-            "drop",
-            "drop-after",
-            "400",
-        ):
-            add(surface, WRITE_FAULTS[fault].label, play_write_fault(surface, "create", fault))
-        add(surface, "double click", play_double_click(surface, "create"))
-        add(surface, "Slack retry of the submission", play_slack_retry(surface))
-    for fault in ("500", "500-after", "429", "timeout-after", "drop", "drop-after", "400"):
-        label = WRITE_FAULTS[fault].label
-        add("photo modal", f"upload: {label}", play_write_fault("photo modal", "upload", fault))
-        add("photo modal", f"attach: {label}", play_write_fault("photo modal", "attach", fault))
-    add("photo modal", "double click", play_double_click("photo modal", "upload"))
-    add("photo modal", "Slack retry of the submission", play_slack_retry("photo modal"))
-    for fault in ("500-after", "drop-after"):
-        label = WRITE_FAULTS[fault].label
-        for surface in ("photo shortcut", "photo DM"):
-            add(surface, f"upload: {label}", play_write_fault(surface, "upload", fault))
-            add(surface, f"attach: {label}", play_write_fault(surface, "attach", fault))
-    add("photo shortcut", "Slack retry of the submission", play_slack_retry("photo shortcut"))
-    add("photo DM", "Slack retry of the event and the submission", play_slack_retry("photo DM"))
-    for job in ("overdue-invoices", "form-sla"):
-        for fault, spec in JOB_FAULTS.items():
-            add(job, spec.label, play_job_fault(job, fault), kind="job")
-    return table
-
-
-SCENARIOS: list[Scenario] = _build()
