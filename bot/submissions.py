@@ -35,6 +35,7 @@ class Verdict(StrEnum):
     PENDING = "pending"  # another try is writing it now
     DONE = "done"  # already written: answer with the stored record
 
+
 # A pending row older than this belongs to a process that died mid-write: treat it as unknown.
 STALE_PENDING = timedelta(minutes=2)
 
