@@ -80,6 +80,8 @@ class Settings:
     invoice_realert_days: int = 7
     sla_realert_hours: int = 24
     request_trades: tuple[str, ...] = ()
+    # Coperniq role names allowed to record invoice payments; empty: nobody.
+    payment_roles: tuple[str, ...] = ()
 
     def require(self, *names: str) -> None:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
@@ -113,6 +115,7 @@ ENV_NAMES: dict[str, str] = {
     "invoice_realert_days": "INVOICE_REALERT_DAYS",
     "sla_realert_hours": "SLA_REALERT_HOURS",
     "request_trades": "REQUEST_TRADES",
+    "payment_roles": "PAYMENT_ROLES",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -136,6 +139,7 @@ DESCRIPTIONS: dict[str, str] = {
     "invoice_realert_days": "whole days before a still-overdue invoice is listed again (0: never)",
     "sla_realert_hours": "whole hours before a form still past SLA is announced again (0: never)",
     "request_trades": "comma-separated trade names such as 'Solar, HVAC, Electrical' (at most 100)",
+    "payment_roles": "comma-separated Coperniq role names such as 'Admin, Office Staff'",
 }
 
 
@@ -151,6 +155,16 @@ def missing_problems(settings: Settings, names: Iterable[str]) -> list[str]:
         for n in dict.fromkeys(names)
         if not getattr(settings, n)
     ]
+
+
+def parse_role_names(value: str) -> tuple[str, ...]:
+    """Comma-separated role names, trimmed, without blanks or case-insensitive repeats."""
+    names: dict[str, str] = {}
+    for name in value.split(","):
+        name = " ".join(name.split())
+        if name:
+            names.setdefault(name.casefold(), name)
+    return tuple(names.values())
 
 
 def _http_url(value: str) -> bool:
@@ -265,6 +279,10 @@ def load_settings(
             bad("request_trades")
         else:
             out["request_trades"] = trades
+    if (value := get("payment_roles")) is not None:
+        out["payment_roles"] = roles = parse_role_names(value)
+        if not roles or any(len(r) > 100 for r in roles):
+            bad("payment_roles")
     if (value := get("port")) is not None:
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             bad("port")

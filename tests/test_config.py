@@ -176,3 +176,11 @@ def test_every_command_lists_malformed_and_missing_settings_at_once(
     text = out.out + out.err
     assert "BOT_TIMEZONE" in text and "COPERNIQ_API_KEY" in text
     assert "Traceback" not in text
+
+
+def test_payment_roles_are_comma_separated_names_compared_without_case() -> None:
+    s = load_settings({"PAYMENT_ROLES": " Admin, office  staff,,ADMIN "}, dotenv_path=None)
+    assert s.payment_roles == ("Admin", "office staff")
+    assert load_settings({}, dotenv_path=None).payment_roles == ()
+    with pytest.raises(ConfigError, match="PAYMENT_ROLES"):
+        load_settings({"PAYMENT_ROLES": " , ,"}, dotenv_path=None)
