@@ -90,7 +90,10 @@ class ControlsMixin:
             return dict(info)
 
     def add_user(self, user_id: str, **fields: Any) -> None:
-        """Give users.info specific fields (name, real_name, tz, email, is_bot...)."""
+        """Give users.info specific fields (name, real_name, tz, email, is_admin, is_owner...).
+
+        email=None answers a profile without an email; not_found=True answers user_not_found.
+        """
         with self._lock:
             self._state.users[user_id] = fields
 

@@ -277,9 +277,15 @@ def _users_info(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     if user_id[:1] not in ("U", "W"):
         raise SlackApiError("user_not_found")
     extra = dict(fs._state.users.get(user_id, {}))
+    if extra.pop("not_found", False):
+        raise SlackApiError("user_not_found")
     name = extra.pop("name", user_id.lower())
     real_name = extra.pop("real_name", f"Test User {user_id}")
+    # email=None: a profile without one (or an app without users:read.email): Slack omits it.
     email = extra.pop("email", f"{user_id.lower()}@example.com")
+    profile = {"real_name": real_name, "display_name": name}
+    if email is not None:
+        profile["email"] = email
     user = {
         "id": user_id,
         "team_id": fs.team_id,
@@ -288,7 +294,9 @@ def _users_info(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
         "deleted": False,
         "tz": extra.pop("tz", "America/Chicago"),
         "is_bot": user_id == fs.bot_user_id,
-        "profile": {"real_name": real_name, "display_name": name, "email": email},
+        "is_admin": False,
+        "is_owner": False,
+        "profile": profile,
     }
     user.update(extra)
     return {"user": user}
