@@ -35,10 +35,18 @@ DM_SCOPES: dict[str, str] = {
     "im:history": "receive photos sent to the bot in a direct message",
 }
 
+# Scopes for linking Slack users to Coperniq users by email (whoami, link, unlink).
+PEOPLE_SCOPES: dict[str, str] = {
+    # users.info: who clicked, and whether they are a workspace admin (link, unlink)
+    "users:read": "know who is asking, and whether they are a workspace admin",
+    # the profile email in users.info, matched against Coperniq's users
+    "users:read.email": "match people to their Coperniq user by email",
+}
+
 
 def bot_scopes() -> dict[str, str]:
     """The bot scopes the registered listeners need, each with its reason."""
-    return {**BASE_SCOPES, **PHOTO_SCOPES, **DM_SCOPES}
+    return {**BASE_SCOPES, **PHOTO_SCOPES, **DM_SCOPES, **PEOPLE_SCOPES}
 
 
 def bot_events() -> list[str]:
@@ -61,7 +69,9 @@ def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[s
         "command": command,
         "description": command_description(available_subcommands()),
         "usage_hint": usage_hint(),
-        "should_escape": False,
+        # Escaped text carries mentions as <@U…|name> (link, unlink need the ids); the router
+        # turns it back into what the person typed for the other subcommands.
+        "should_escape": True,
     }
     if request_url:
         slash["url"] = request_url

@@ -79,3 +79,57 @@ def typed_number(text: str | None) -> int | None:
     if number is None:
         raise NotARecordNumber(text or "")
     return number
+
+
+# --- Slack's escaped command text ------------------------------------------------------------
+# With `should_escape` on, Slack sends a slash command's text with `&`, `<`, `>` as entities and
+# with mentions and links as `<target|label>` tokens: a user `<@U123|dana>`, a channel
+# `<#C123|general>`, an email `<mailto:a@b.com|a@b.com>`, a link `<https://…|…>`, a special
+# mention `<!here>`. A literal `<` can only arrive as `&lt;`, so every `<…>` is Slack's own token.
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_TOKEN = re.compile(r"<([^<>]*)>")
+_USER_TOKEN = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^<>]*)?>")
+_EMAIL = re.compile(r"[^@\s<>|&\"',;:()\[\]]+@[^@\s<>|&\"',;:()\[\]]+\.[A-Za-z0-9-]{2,}")
+MAX_EMAIL = 254
+
+
+def _unescape(text: str) -> str:
+    # &amp; last, so that a typed "&amp;lt;" (sent as "&amp;amp;lt;") stays what was typed.
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def plain_command_text(raw: str | None) -> str:
+    """What the person typed, from Slack's escaped text: tokens shown as their labels."""
+
+    def shown(match: re.Match[str]) -> str:
+        target, sep, label = match.group(1).partition("|")
+        if target[:1] in "@#":
+            return target[:1] + (label if sep else target[1:])
+        if target.startswith("!"):
+            # <!here>, <!subteam^S123|@team>: the label already carries its @.
+            return label if sep else "@" + target[1:]
+        if target.startswith("mailto:"):
+            return label if sep else target[len("mailto:") :]
+        return label if sep else target
+
+    return _unescape(_TOKEN.sub(shown, raw or ""))
+
+
+def parse_slack_user(token: str | None) -> str | None:
+    """A Slack user id from `<@U123>`, `<@U123|name>` or a bare `U123`; None for anything else."""
+    text = (token or "").strip()
+    if match := _USER_TOKEN.fullmatch(text):
+        return match.group(1)
+    return text if SLACK_USER_ID.fullmatch(text) else None
+
+
+def parse_email(token: str | None) -> str | None:
+    """An email address from `<mailto:a@b.com|a@b.com>` or plain `a@b.com`; None otherwise."""
+    text = (token or "").strip()
+    if text.startswith("<mailto:") and text.endswith(">"):
+        text = text[len("<mailto:") : -1].partition("|")[0]
+    text = _unescape(text)
+    if len(text) > MAX_EMAIL or not text.isascii() or not _EMAIL.fullmatch(text):
+        return None
+    return text

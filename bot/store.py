@@ -204,6 +204,36 @@ def m008_alert_state_tables(db: Database) -> None:
     )
 
 
+@migrations()
+def m009_people(db: Database) -> None:
+    # The Coperniq user directory (GET /users), cached and refreshed at most daily, and the
+    # links a Slack workspace admin set by hand. A link row with a null coperniq_user_id is an
+    # explicit "no link": it keeps the email match from coming back after an unlink.
+    db["coperniq_users"].create(
+        {
+            "id": int,
+            "email_key": str,
+            "email": str,
+            "first_name": str,
+            "last_name": str,
+            "role_name": str,
+            "fetched_at": str,
+        },
+        pk="id",
+    )
+    db["coperniq_users"].create_index(["email_key"])
+    db["slack_links"].create(
+        {
+            "slack_user": str,
+            "coperniq_user_id": int,
+            "email": str,
+            "linked_by": str,
+            "linked_at": str,
+        },
+        pk="slack_user",
+    )
+
+
 # --- connection handling -------------------------------------------------------------------
 
 

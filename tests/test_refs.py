@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot import refs
 from bot.refs import MAX_ID, NotARecordNumber, parse_id, parse_ref, ref_value, typed_number
 
 
@@ -62,3 +63,50 @@ def test_typed_numbers_search_names_and_refuse_numbers_that_are_none() -> None:
         with pytest.raises(NotARecordNumber) as info:
             typed_number(bad)
         assert "0–9" in info.value.user_message
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("<@U0TOM>", "U0TOM"),
+        ("<@U0TOM|tom>", "U0TOM"),
+        ("<@W0ENTERPRISE|x y>", "W0ENTERPRISE"),
+        ("U0TOM", "U0TOM"),
+        ("@tom", None),
+        ("<#C0CHAN|general>", None),
+        ("<@u0tom>", None),
+        ("<@U0TOM|tom> ", "U0TOM"),
+        ("<@U0>", None),
+        ("<@U0TOM|a<b>", None),
+        ("", None),
+    ],
+)
+def test_parse_slack_user_reads_escaped_mentions_only(token: str, expected: str | None) -> None:
+    assert refs.parse_slack_user(token) == expected
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        ("<mailto:a.b@corp.com|a.b@corp.com>", "a.b@corp.com"),
+        ("<mailto:a@corp.com>", "a@corp.com"),
+        ("a@corp.com", "a@corp.com"),
+        ("not-an-email", None),
+        ("a@b", None),
+        ("<mailto:a@corp.com|x", None),
+        ("а@corp.com", None),  # a Cyrillic "а"
+        ("a@@corp.com", None),
+        ("x" * 250 + "@corp.com", None),
+    ],
+)
+def test_parse_email_reads_slack_mailto_links_and_plain_addresses(
+    token: str, expected: str | None
+) -> None:
+    assert refs.parse_email(token) == expected
+
+
+def test_plain_command_text_is_what_the_person_typed() -> None:
+    raw = "Smith &amp; Sons &lt;b&gt; <@U1|dana> <#C1|general> <mailto:a@b.co|a@b.co> <!here>"
+    assert refs.plain_command_text(raw) == "Smith & Sons <b> @dana #general a@b.co @here"
+    assert refs.plain_command_text("<https://x.example/a|the link> &amp;lt;") == "the link &lt;"
+    assert refs.plain_command_text("<@U1> <#C1>") == "@U1 #C1"

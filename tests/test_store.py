@@ -25,6 +25,8 @@ def test_migrations_create_every_table_on_an_empty_database(tmp_path: Path) -> N
         "invoices",
         "sync_state",
         "form_cache",
+        "coperniq_users",
+        "slack_links",
     } <= names
     assert s.db.execute("pragma journal_mode").fetchone()[0] == "wal"
     assert st.migrations.pending(s.db) == []

@@ -14,7 +14,12 @@ Subcommand contract (one module per subcommand, `handlers/commands/<name>.py`):
   client   the Bolt WebClient (bot token, SLACK_API_URL).
   settings, store, coperniq   the app's Settings, Store and CoperniqClient (use
            `coperniq.interactive` while a person waits).
-  args     the text after the subcommand name, stripped.
+  args     the text after the subcommand name, stripped, as the person typed it: Slack sends the
+           text escaped (the manifest's `should_escape`), and the router turns `&lt;` back into
+           `<` and `<@U…|dana>`, `<#C…|general>`, `<mailto:…|a@b.com>` into `@dana`, `#general`,
+           `a@b.com`.
+  raw_args the same text as Slack sent it (mentions as `<@U…|name>`), for a subcommand that
+           needs the ids behind the names (bot.refs.parse_slack_user, parse_email).
   logger   Bolt's logger.
   ack      optional: accepted if declared; the router already acked, calling it again does nothing.
   respond  optional: answers through the command's response_url (ephemeral by default).
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.blocks.common import slack_text
 from bot.ids import Action
+from bot.refs import plain_command_text
 
 if TYPE_CHECKING:
     from slack_bolt import Ack, App, Respond
@@ -51,10 +57,19 @@ DEFAULT_COMMAND = "/coperniq"
 
 # The table: help and the manifest list them in this order. (Imported here, after the router's
 # own names above are defined; the modules import nothing from this package.)
-from handlers.commands import call, find, photo, request  # noqa: E402
+from handlers.commands import call, find, link, photo, request, unlink, whoami  # noqa: E402
 from handlers.commands import help as help_command  # noqa: E402
 
-SUBCOMMANDS: tuple[ModuleType, ...] = (request, call, photo, find, help_command)
+SUBCOMMANDS: tuple[ModuleType, ...] = (
+    request,
+    call,
+    photo,
+    find,
+    whoami,
+    link,
+    unlink,
+    help_command,
+)
 _BY_NAME: dict[str, ModuleType] = {m.NAME: m for m in SUBCOMMANDS}
 
 
@@ -117,7 +132,8 @@ def make_router(command: str) -> Any:
         store: Store,
         coperniq: CoperniqClient,
     ) -> None:
-        name, args = parse(body.get("text"))
+        name, raw_args = parse(body.get("text"))
+        args = plain_command_text(raw_args).strip()
         module = None if name in ("", "help") else load_subcommand(name)
         if module is None:
             note = None
@@ -131,6 +147,7 @@ def make_router(command: str) -> Any:
             body=body,
             client=client,
             args=args,
+            raw_args=raw_args,
             logger=logger,
             ack=ack,
             respond=respond,

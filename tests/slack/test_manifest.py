@@ -41,9 +41,17 @@ def test_the_usage_hint_and_description_name_every_subcommand() -> None:
 
 def test_scopes_are_only_those_the_features_need() -> None:
     # commands and chat:write for the command and answers; files:read for the photos people
-    # attach; im:history for photos sent to the bot in a DM.
+    # attach; im:history for photos sent to the bot in a DM; users:read and users:read.email to
+    # link people to Coperniq users by email and to know workspace admins.
     scopes = set(build_manifest()["oauth_config"]["scopes"]["bot"])
-    assert scopes == {"commands", "chat:write", "files:read", "im:history"}
+    assert scopes == {
+        "commands",
+        "chat:write",
+        "files:read",
+        "im:history",
+        "users:read",
+        "users:read.email",
+    }
 
 
 def test_every_declared_surface_is_handled_by_the_app(bare_slack: SlackHarness) -> None:
