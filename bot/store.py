@@ -234,6 +234,38 @@ def m009_people(db: Database) -> None:
     )
 
 
+@migrations()
+def m011_alert_actions(db: Database) -> None:
+    # What people do to alert items from their cards: a claim per (job, item, act) so that two
+    # clicks at once make one Coperniq write, and snoozes that keep an item out of digests for a
+    # while. A message model's version lets two updates of one card settle on the latest.
+    db["alert_acts"].create(
+        {
+            "job": str,
+            "item_key": str,
+            "act": str,
+            "slack_user": str,
+            "coperniq_user": int,
+            "state": str,
+            "at": str,
+            "detail": str,
+        },
+        pk=("job", "item_key", "act"),
+    )
+    db["alert_snoozes"].create(
+        {
+            "job": str,
+            "item_key": str,
+            "until": str,
+            "phase": str,
+            "slack_user": str,
+            "at": str,
+        },
+        pk=("job", "item_key"),
+    )
+    db["alert_messages"].add_column("version", int, not_null_default=0)
+
+
 # --- connection handling -------------------------------------------------------------------
 
 
