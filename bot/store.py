@@ -235,6 +235,13 @@ def m009_people(db: Database) -> None:
 
 
 @migrations()
+def m010_audit_people(db: Database) -> None:
+    # Every write goes to Coperniq with one API key: the audit log keeps, beside the Slack user,
+    # the Coperniq user they were linked to at the time (null: not linked).
+    db["audit_log"].add_column("coperniq_user_id", int)
+
+
+@migrations()
 def m011_alert_actions(db: Database) -> None:
     # What people do to alert items from their cards: a claim per (job, item, act) so that two
     # clicks at once make one Coperniq write, and snoozes that keep an item out of digests for a
@@ -362,12 +369,14 @@ def audit(
     outcome: str,
     detail: dict[str, Any] | None = None,
     now: datetime | None = None,
+    coperniq_user: int | None = None,
 ) -> None:
-    """Append one line to the audit log of writes made from Slack."""
+    """Append one line to the audit log of writes made from Slack (and whose Coperniq user)."""
     db["audit_log"].insert(
         {
             "at": iso(now or utcnow()),
             "slack_user": slack_user,
+            "coperniq_user_id": coperniq_user,
             "action": action,
             "record_type": record_type,
             "record_id": None if record_id is None else str(record_id),
