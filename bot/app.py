@@ -83,6 +83,7 @@ def create_app(
         context["settings"] = deps.settings
         context["coperniq"] = deps.coperniq
         context["store"] = deps.store
+        context["clock"] = deps.clock
         next()
 
     app.middleware(inject_deps)

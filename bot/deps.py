@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -14,12 +16,18 @@ if TYPE_CHECKING:
     from bot.coperniq import CoperniqClient
 
 
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass
 class Deps:
     settings: Settings
     store: Store
     coperniq: CoperniqClient
     slack: WebClient | None
+    # What time it is for listeners that stamp or schedule (a snooze's end); tests fix it.
+    clock: Callable[[], datetime] = field(default=utcnow)
 
 
 def build_slack_client(settings: Settings) -> WebClient:

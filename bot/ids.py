@@ -32,6 +32,12 @@ class Action(StrEnum):
     PHOTO_FIELD = "photo_field"
     ATTACH_DM_FILES = "attach_dm_files"
     INPUT = "input"
+    # the buttons on an alert item (digest messages and their thread replies)
+    ALERT_TAKE = "alert_take"
+    ALERT_NUDGE = "alert_nudge"
+    ALERT_SNOOZE = "alert_snooze"
+    ALERT_PAY = "alert_record_payment"
+    ALERT_CALL = "alert_collection_call"
 
 
 class Block(StrEnum):

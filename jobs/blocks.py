@@ -1,9 +1,11 @@
 """The digest message every job posts, shaped once: models, Block Kit and readable text (pure).
 
-A digest is a main message (a header, the job's summary blocks, the first items with "Open in
-Coperniq" buttons, a footer) and thread replies listing the rest. Its models are plain dicts kept
-in the store, so a posted message can be re-rendered with an item marked resolved or moved (listed
-again in a later digest). A job supplies its header, summary blocks and one line per item.
+A digest is a main message (a header, the job's summary blocks, the first items, a footer) and
+thread replies listing the rest. Every item is a card: its line, what people did to it from Slack
+("Taken by @x · 10:42"), and a row of buttons the job supplies (Take it, Snooze…, Open in
+Coperniq) while the item is current. Its models are plain dicts kept in the store, so a posted
+message can be re-rendered with an item marked resolved, moved (listed again in a later digest)
+or acted on. A job supplies its header, summary blocks, one line per item and its buttons.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ from typing import Any
 # Slack's limits for one message (SLACK_NOTES.md): 50 blocks; a section's text at most 3,000 chars.
 MAX_BLOCKS = 50
 SECTION_CHARS = 2900
-# Keep one thread reply readable and well under Slack's ~40k character message cap.
-LINES_PER_REPLY = 100
+# Items per thread reply: each is a section and a row of buttons (2 blocks), within 50 blocks.
+ITEMS_PER_REPLY = 20
+# An item's row of buttons is the actions block with this block_id prefix and the item's key.
+ITEM_BLOCK = "alert-item:"
+ACTS_SHOWN = 3  # the latest acts shown under an item's line
 
 Block = dict[str, Any]
 # (item view, state in this message: None | "resolved" | "moved", link=...) -> one mrkdwn line
 LineFn = Callable[..., str]
+# (item view, acts shown on it) -> the elements of its row of buttons (empty: no row)
+ActionsFn = Callable[[Mapping[str, Any], list[Mapping[str, Any]]], list[dict[str, Any]]]
 
 
 def money(amount: float) -> str:
@@ -101,7 +108,7 @@ def split_models(
             "resolved": [],
         }
     )
-    rest = chunks(listed[main_items:], LINES_PER_REPLY)
+    rest = chunks(listed[main_items:], ITEMS_PER_REPLY)
     replies = [
         {
             "job": job,
@@ -119,22 +126,88 @@ def split_models(
 # --- Block Kit ---------------------------------------------------------------------------------
 
 
-def _listed_blocks(model: Mapping[str, Any], line: LineFn, noun: str) -> list[Block]:
-    """A main message's listed items (with Open-in-Coperniq buttons while current) and footer."""
+def button(text: str, action_id: str, value: str, *, style: str | None = None) -> dict[str, Any]:
+    """A button on an item's row; `value` is the item's key."""
+    out: dict[str, Any] = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": text},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        out["style"] = style
+    return out
+
+
+def open_button(url: str) -> dict[str, Any]:
+    """ "Open in Coperniq": a link button (Slack still sends a click, which is acked)."""
     from bot.ids import Action
 
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": "Open in Coperniq"},
+        "url": url,
+        "action_id": Action.OPEN_IN_COPERNIQ.value,
+    }
+
+
+def snooze_menu(choices: list[tuple[str, str]]) -> dict[str, Any]:
+    """ "Snooze…": a menu of (label, value) choices such as ("1 day", "1d")."""
+    from bot.ids import Action
+
+    return {
+        "type": "static_select",
+        "action_id": Action.ALERT_SNOOZE.value,
+        "placeholder": {"type": "plain_text", "text": "Snooze…"},
+        "options": [
+            {"text": {"type": "plain_text", "text": label}, "value": value}
+            for label, value in choices
+        ],
+    }
+
+
+def item_acts(model: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    """What people did to an item from this message (oldest first)."""
+    return list((model.get("acts") or {}).get(key, []))
+
+
+def item_key_of(block_id: str | None) -> str | None:
+    """The item key an item's row of buttons carries in its block_id, if it is one."""
+    if not block_id or not block_id.startswith(ITEM_BLOCK):
+        return None
+    return block_id[len(ITEM_BLOCK) :]
+
+
+def open_only(item: Mapping[str, Any], acts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The buttons of an item that has no actions of its own: Open in Coperniq."""
+    return [open_button(item["url"])] if item.get("url") else []
+
+
+def item_blocks(
+    model: Mapping[str, Any], item: Mapping[str, Any], line: LineFn, actions: ActionsFn
+) -> list[Block]:
+    """One item's card: its line, the latest acts on it, and its buttons while it is current."""
+    key = item["key"]
+    state = item_state(model, key)
+    acts = item_acts(model, key)
+    text = line(item, state, link=False)
+    if acts and state != "moved":
+        text += "".join(f"\n      ↳ {act['text']}" for act in acts[-ACTS_SHOWN:])
+    blocks = [section(text[:SECTION_CHARS])]
+    if state is None:
+        elements = actions(item, acts)
+        if elements:
+            blocks.append({"type": "actions", "block_id": ITEM_BLOCK + key, "elements": elements})
+    return blocks
+
+
+def _listed_blocks(
+    model: Mapping[str, Any], line: LineFn, noun: str, actions: ActionsFn
+) -> list[Block]:
+    """A main message's listed items (each with its buttons while current) and footer."""
     blocks: list[Block] = []
     for item in model["items"]:
-        state = item_state(model, item["key"])
-        block = section(line(item, state, link=False)[:SECTION_CHARS])
-        if state is None:
-            block["accessory"] = {
-                "type": "button",
-                "text": {"type": "plain_text", "text": "Open in Coperniq"},
-                "url": item["url"],
-                "action_id": Action.OPEN_IN_COPERNIQ.value,
-            }
-        blocks.append(block)
+        blocks.extend(item_blocks(model, item, line, actions))
     footer = []
     if model["more"]:
         footer.append(f"…and {model['more']} more in the thread.")
@@ -157,19 +230,21 @@ def main_message(
     summary: list[Block],
     line: LineFn,
     noun: str,
+    actions: ActionsFn = open_only,
 ) -> tuple[str, list[Block]]:
     """A digest's main message: header, the job's summary blocks, listed items, footer."""
-    blocks = [header(title), *summary, *_listed_blocks(model, line, noun)]
+    blocks = [header(title), *summary, *_listed_blocks(model, line, noun, actions)]
     assert len(blocks) <= MAX_BLOCKS, len(blocks)
     return text, blocks
 
 
-def thread_message(model: Mapping[str, Any], title: str, line: LineFn) -> tuple[str, list[Block]]:
-    """A thread reply: its title, then every item line packed into sections."""
-    blocks = [
-        context(title),
-        *pack_sections(line(i, item_state(model, i["key"])) for i in model["items"]),
-    ]
+def thread_message(
+    model: Mapping[str, Any], title: str, line: LineFn, actions: ActionsFn = open_only
+) -> tuple[str, list[Block]]:
+    """A thread reply: its title, then every item's card."""
+    blocks = [context(title)]
+    for item in model["items"]:
+        blocks.extend(item_blocks(model, item, line, actions))
     assert len(blocks) <= MAX_BLOCKS, len(blocks)
     return title, blocks
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 
 from jobs import state
+from jobs.cards import change_card
 from jobs.digest import (
     Channel,
     DigestJob,
@@ -92,9 +93,13 @@ def run(
     try:
         snapshot = job.collect(ctx)
         result.notes.extend(snapshot.notes)
+        snoozed = _Snoozed.of(job, db, snapshot, now)
         slack = None if dry_run else _Slack(job, ctx, holder, poster or SlackPoster(deps.slack))
         for channel in channels:
-            _digest(job, ctx, snapshot, channel, slack, out)
+            _digest(job, ctx, snapshot, channel, slack, out, snoozed)
+        if slack is not None and result.failed == 0:
+            # Their items were listed again; a failed post keeps them, to be woken next run.
+            state.end_snoozes(db, job.id, sorted(snoozed.woken))
         if slack is not None:
             # Real time when --now runs ahead: a test run "in two months" must not forget every
             # message.
@@ -115,6 +120,29 @@ def run(
     return result
 
 
+class _Snoozed:
+    """Which of a snapshot's items a snooze hides now, and whose snooze has just ended."""
+
+    def __init__(self, hidden: set[str], woken: set[str]) -> None:
+        self.hidden = hidden  # still alerting, snoozed: neither announced nor resolved
+        self.woken = woken  # still alerting, snooze over: announced again now
+
+    @classmethod
+    def of(cls, job: DigestJob, db: Any, snapshot: Snapshot, now: datetime) -> _Snoozed:
+        snoozes = state.load_snoozes(db, job.id)
+        hidden: set[str] = set()
+        woken: set[str] = set()
+        for item in snapshot.items:
+            snooze = snoozes.get(item.key)
+            if snooze is None or item.held:
+                continue
+            if snooze.active(now, item.view.get("phase")):
+                hidden.add(item.key)
+            else:
+                woken.add(item.key)
+        return cls(hidden, woken)
+
+
 def _digest(
     job: DigestJob,
     ctx: Run,
@@ -122,19 +150,26 @@ def _digest(
     channel: Channel,
     slack: _Slack | None,
     out: Callable[[str], None],
+    snoozed: _Snoozed | None = None,
 ) -> None:
     """Plan, then post (or, in a dry run, print) one channel's digest of the snapshot."""
+    snoozed = snoozed or _Snoozed(set(), set())
     digest = snapshot.narrowed(channel.accepts)
     rows = state.load_alerts(ctx.db, job.id, channel.id)
+    levels = {k: v for k, v in digest.levels().items() if k not in snoozed.hidden}
     plan = plan_alerts(
-        digest.levels(),
+        levels,
         rows,
         ctx.now,
         realert=job.config.realert(ctx.settings),
         rank=job.rank,
-        can_resolve=digest.covers,
+        can_resolve=lambda row: row.item_key not in snoozed.hidden and digest.covers(row),
     )
-    ctx.result.skipped += len(plan.unchanged)
+    # A snooze that ended lists its item again now, whatever the re-alert interval says.
+    for key in [k for k in plan.unchanged if k in snoozed.woken]:
+        plan.unchanged.remove(key)
+        plan.announce.append(key)
+    ctx.result.skipped += len(plan.unchanged) + sum(1 for k in snoozed.hidden if k in rows)
     models = job.build(digest, set(plan.announce), ctx.now, ctx.settings) if plan.announce else []
     if slack is None:
         _preview(job, plan, models, ctx.result, out)
@@ -241,8 +276,13 @@ class _Slack:
         main_ts: str | None = None
         # Earlier messages that listed an item announced again now (escalation, reminder).
         superseded: dict[tuple[str, str], list[str]] = defaultdict(list)
+        carried = state.carried_acts(self.db, job.id)
         for model in models:
             keys = [item["key"] for item in model["items"]]
+            # What people already did to an item (taken, nudged) stays on its new card.
+            acts = {key: carried[key] for key in keys if key in carried}
+            if acts:
+                model["acts"] = acts
             text, blocks = job.render(model)
             self.keep()
             try:
@@ -311,15 +351,15 @@ class _Slack:
         """Show, in each earlier message, that its item was listed again in a newer one."""
         for (channel, ts), keys in superseded.items():
             self.keep()
-            try:
-                model = state.load_model(self.db, channel, ts)
-                if model is None:
-                    continue
+
+            def moved(model: dict[str, Any], keys: list[str] = keys) -> None:
                 model["moved"] = sorted(set(model.get("moved", [])) | set(keys))
-                text, blocks = self.job.render(model)
-                self.poster.update(channel, ts, text, blocks)
-                state.save_model(self.db, self.job.id, channel, ts, model, self.ctx.now)
-                self.result.updated += 1
+
+            try:
+                if change_card(
+                    self.db, self.job, channel, ts, moved, self.ctx.now, self.poster.update
+                ):
+                    self.result.updated += 1
             except Exception:
                 # Cosmetic: the item's state is already recorded against the new message.
                 log.exception(
@@ -344,6 +384,7 @@ class _Slack:
                     self.db.execute("begin immediate")
                     for key in group:
                         state.record_resolved(self.db, job.id, channel, key, self.ctx.now)
+                    state.forget_items(self.db, job.id, group)
                 result.resolved += len(group)
             except Exception as exc:
                 # The alerts stay open, so the next run tries the update again.
@@ -366,18 +407,18 @@ class _Slack:
 
     def _show_resolved(self, channel: str, ts: str, keys: list[str]) -> None:
         """Re-render one message with `keys` marked resolved (a deleted message is let go)."""
-        model: dict[str, Any] | None = state.load_model(self.db, channel, ts)
-        if model is None:
-            return
-        model["resolved"] = sorted(set(model.get("resolved", [])) | set(keys))
-        text, blocks = self.job.render(model)
+
+        def resolved(model: dict[str, Any]) -> None:
+            model["resolved"] = sorted(set(model.get("resolved", [])) | set(keys))
+
         try:
-            self.poster.update(channel, ts, text, blocks)
-            self.result.updated += 1
+            if change_card(
+                self.db, self.job, channel, ts, resolved, self.ctx.now, self.poster.update
+            ):
+                self.result.updated += 1
         except SlackApiError as exc:
             if exc.response.get("error") not in GONE:
                 raise
             # Someone deleted the message: nothing left to update, and retrying forever would
             # fail every run.
             log.warning("%s: message %s is gone (%s)", self.job.id, ts, exc.response.get("error"))
-        state.save_model(self.db, self.job.id, channel, ts, model, self.ctx.now)

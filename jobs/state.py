@@ -177,9 +177,9 @@ def save_model(
 ) -> None:
     """Remember what the message `ts` in `channel` shows."""
     db.execute(
-        "insert into alert_messages (channel, ts, job, model, updated_at) values (?, ?, ?, ?, ?) "
-        "on conflict(channel, ts) do update set job = excluded.job, model = excluded.model, "
-        "updated_at = excluded.updated_at",
+        "insert into alert_messages (channel, ts, job, model, updated_at, version) "
+        "values (?, ?, ?, ?, ?, 0) on conflict(channel, ts) do update set job = excluded.job, "
+        "model = excluded.model, updated_at = excluded.updated_at, version = version + 1",
         [channel, ts, job, json.dumps(model, sort_keys=True, default=str), iso(now)],
     )
 
@@ -234,3 +234,235 @@ def record_last_run(db: Database, job: str, started: datetime) -> None:
         "on conflict(job) do update set last_run_at = excluded.last_run_at",
         [job, iso(started)],
     )
+
+
+# --- card versions: a message model changed by runs and by clicks ------------------------------
+
+
+def change_model(
+    db: Database,
+    channel: str,
+    ts: str,
+    change: Callable[[dict[str, Any]], None],
+    now: datetime,
+) -> tuple[dict[str, Any], int] | None:
+    """Apply `change` to the stored model of message `ts` and bump its version, atomically.
+
+    Two clicks on one message (or a click during a run) each change the model they read under
+    one write lock, so neither change is lost. Returns the model as changed and its version, or
+    None when the message is no longer remembered.
+    """
+    db.execute("begin immediate")
+    try:
+        row = db.execute(
+            "select model, version from alert_messages where channel = ? and ts = ?", [channel, ts]
+        ).fetchone()
+        if row is None or not row[0]:
+            db.execute("commit")
+            return None
+        model = json.loads(row[0])
+        change(model)
+        version = int(row[1] or 0) + 1
+        db.execute(
+            "update alert_messages set model = ?, version = ?, updated_at = ? "
+            "where channel = ? and ts = ?",
+            [json.dumps(model, sort_keys=True, default=str), version, iso(now), channel, ts],
+        )
+        db.execute("commit")
+    except BaseException:
+        db.execute("rollback")
+        raise
+    return model, version
+
+
+def model_version(db: Database, channel: str, ts: str) -> tuple[dict[str, Any], int] | None:
+    """The stored model of message `ts` and its version."""
+    row = db.execute(
+        "select model, version from alert_messages where channel = ? and ts = ?", [channel, ts]
+    ).fetchone()
+    return (json.loads(row[0]), int(row[1] or 0)) if row and row[0] else None
+
+
+def model_job(db: Database, channel: str, ts: str) -> str | None:
+    row = db.execute(
+        "select job from alert_messages where channel = ? and ts = ?", [channel, ts]
+    ).fetchone()
+    return row[0] if row else None
+
+
+# --- acts: what people did to an item from its card (exactly once) -----------------------------
+
+PENDING_ACT, DONE_ACT = "pending", "done"
+# A claim still pending after this belongs to a click whose process died mid-write.
+STALE_ACT = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Act:
+    """One person's claim on doing `act` to an item: who, when, and how far it got."""
+
+    job: str
+    item_key: str
+    act: str
+    slack_user: str
+    coperniq_user: int | None
+    state: str
+    at: str
+    detail: dict[str, Any]
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromisoformat(self.at)
+
+
+def _act(row: tuple[Any, ...]) -> Act:
+    return Act(*row[:7], detail=json.loads(row[7] or "{}"))
+
+
+_ACT_COLUMNS = "job, item_key, act, slack_user, coperniq_user, state, at, detail"
+
+
+def get_act(db: Database, job: str, key: str, act: str) -> Act | None:
+    row = db.execute(
+        f"select {_ACT_COLUMNS} from alert_acts where job = ? and item_key = ? and act = ?",  # noqa: S608
+        [job, key, act],
+    ).fetchone()
+    return _act(row) if row else None
+
+
+def claim_act(
+    db: Database,
+    job: str,
+    key: str,
+    act: str,
+    *,
+    slack_user: str,
+    coperniq_user: int | None,
+    now: datetime,
+    replaces: Callable[[Act], bool] = lambda act: False,
+) -> Act | None:
+    """Claim doing `act` to an item: None when the claim is ours, else the act in the way.
+
+    One claim per (job, item, act) at a time: of two clicks at once exactly one gets it (the
+    check and the write happen under one write lock). A done act stays in the way until
+    `replaces(act)` says it no longer counts (a take whose form was reassigned since, a nudge
+    older than its cool-down); a pending one until it is stale.
+    """
+    db.execute("begin immediate")
+    try:
+        row = db.execute(
+            f"select {_ACT_COLUMNS} from alert_acts where job = ? and item_key = ? and act = ?",  # noqa: S608
+            [job, key, act],
+        ).fetchone()
+        current = _act(row) if row else None
+        if current is not None:
+            stale = current.state == PENDING_ACT and now - current.when >= STALE_ACT
+            if not stale and not (current.state == DONE_ACT and replaces(current)):
+                db.execute("commit")
+                return current
+        db.execute(
+            "insert into alert_acts (job, item_key, act, slack_user, coperniq_user, state, at, "
+            "detail) values (?, ?, ?, ?, ?, ?, ?, '{}') on conflict(job, item_key, act) do update "
+            "set slack_user = excluded.slack_user, coperniq_user = excluded.coperniq_user, "
+            "state = excluded.state, at = excluded.at, detail = excluded.detail",
+            [job, key, act, slack_user, coperniq_user, PENDING_ACT, iso(now)],
+        )
+        db.execute("commit")
+    except BaseException:
+        db.execute("rollback")
+        raise
+    return None
+
+
+def finish_act(
+    db: Database, job: str, key: str, act: str, now: datetime, detail: dict[str, Any]
+) -> None:
+    """The claimed act was done."""
+    db.execute(
+        "update alert_acts set state = ?, at = ?, detail = ? "
+        "where job = ? and item_key = ? and act = ?",
+        [DONE_ACT, iso(now), json.dumps(detail, sort_keys=True, default=str), job, key, act],
+    )
+
+
+def release_act(db: Database, job: str, key: str, act: str, slack_user: str) -> None:
+    """The claimed act failed (nothing was written): let anyone try again."""
+    db.execute(
+        "delete from alert_acts where job = ? and item_key = ? and act = ? and slack_user = ? "
+        "and state = ?",
+        [job, key, act, slack_user, PENDING_ACT],
+    )
+
+
+# --- snoozes: an item left out of digests until a time or until its phase changes --------------
+
+
+@dataclass(frozen=True)
+class Snooze:
+    job: str
+    item_key: str
+    until: str | None  # UTC ISO instant, or None: until the phase changes
+    phase: str | None  # the phase it was snoozed in (forms)
+    slack_user: str
+    at: str
+
+    def active(self, now: datetime, phase: str | None) -> bool:
+        """Does the snooze still hide the item (listed now in `phase`)?"""
+        if self.until is not None:
+            return now < datetime.fromisoformat(self.until)
+        return self.phase is not None and phase == self.phase
+
+
+def snooze(
+    db: Database,
+    job: str,
+    key: str,
+    *,
+    until: datetime | None,
+    phase: str | None,
+    slack_user: str,
+    now: datetime,
+) -> None:
+    """Hide an item from the job's digests (every channel) until `until` or its phase changes."""
+    db.execute(
+        "insert into alert_snoozes (job, item_key, until, phase, slack_user, at) "
+        "values (?, ?, ?, ?, ?, ?) on conflict(job, item_key) do update set "
+        "until = excluded.until, phase = excluded.phase, slack_user = excluded.slack_user, "
+        "at = excluded.at",
+        [job, key, iso(until) if until else None, phase, slack_user, iso(now)],
+    )
+
+
+def load_snoozes(db: Database, job: str) -> dict[str, Snooze]:
+    return {
+        r[1]: Snooze(*r)
+        for r in db.execute(
+            "select job, item_key, until, phase, slack_user, at from alert_snoozes where job = ?",
+            [job],
+        ).fetchall()
+    }
+
+
+def carried_acts(db: Database, job: str) -> dict[str, list[dict[str, Any]]]:
+    """The card lines of the job's done acts, by item key (oldest first), for new messages."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, detail in db.execute(
+        "select item_key, detail from alert_acts where job = ? and state = ? order by at",
+        [job, DONE_ACT],
+    ).fetchall():
+        card = (json.loads(detail or "{}") or {}).get("card")
+        if isinstance(card, dict) and card.get("text"):
+            out.setdefault(key, []).append(card)
+    return out
+
+
+def forget_items(db: Database, job: str, keys: list[str]) -> None:
+    """An item resolved: its snooze and its acts end with it (a new episode starts afresh)."""
+    for key in keys:
+        db.execute("delete from alert_snoozes where job = ? and item_key = ?", [job, key])
+        db.execute("delete from alert_acts where job = ? and item_key = ?", [job, key])
+
+
+def end_snoozes(db: Database, job: str, keys: list[str]) -> None:
+    for key in keys:
+        db.execute("delete from alert_snoozes where job = ? and item_key = ?", [job, key])

@@ -33,6 +33,27 @@ def _payment_rule(payment_roles: tuple[str, ...]) -> str:
     return "needs the Coperniq role " + " or ".join(slack_text(r, 60) for r in payment_roles)
 
 
+def _why_unlinked(identity: Identity) -> str:
+    """Why a Slack user has no Coperniq link, as a sentence to them."""
+    email = slack_text(identity.slack_email or "", 80)
+    reason = {
+        UNLINKED: (
+            "A Slack workspace admin removed your link to Coperniq, so your Slack email is not "
+            "used to find you."
+        ),
+        NO_EMAIL: (
+            "Slack gave me no email for you (your profile has none, or the app may not read "
+            "emails), so I can't find you in Coperniq."
+        ),
+        NO_MATCH: f"No Coperniq user has your Slack email ({email}).",
+        GONE: f"You were linked to a Coperniq user ({email}) who is no longer in Coperniq.",
+        SLACK_ERROR: identity.detail or "Slack didn't answer.",
+    }.get(identity.reason or "", "I don't know who you are in Coperniq.")
+    if identity.detail and identity.reason != SLACK_ERROR:
+        reason += " " + identity.detail
+    return reason
+
+
 def build_whoami(
     identity: Identity, command: str, payment_roles: tuple[str, ...]
 ) -> dict[str, Any]:
@@ -52,22 +73,7 @@ def build_whoami(
             lines.append(f"{mark} {words.capitalize()}{rule}")
         text = "\n".join(lines)
         return build_note(text)
-    email = slack_text(identity.slack_email or "", 80)
-    reason = {
-        UNLINKED: (
-            "A Slack workspace admin removed your link to Coperniq, so your Slack email is not "
-            "used to find you."
-        ),
-        NO_EMAIL: (
-            "Slack gave me no email for you (your profile has none, or the app may not read "
-            "emails), so I can't find you in Coperniq."
-        ),
-        NO_MATCH: f"No Coperniq user has your Slack email ({email}).",
-        GONE: f"You were linked to a Coperniq user ({email}) who is no longer in Coperniq.",
-        SLACK_ERROR: identity.detail or "Slack didn't answer.",
-    }.get(identity.reason or "", "I don't know who you are in Coperniq.")
-    if identity.detail and identity.reason != SLACK_ERROR:
-        reason += " " + identity.detail
+    reason = _why_unlinked(identity)
     text = (
         f"You are not linked to a Coperniq user. {reason}\n"
         "You can still find records, log calls, attach photos and create requests; taking forms "
@@ -107,4 +113,28 @@ def build_unlinked(slack_user: str, command: str) -> dict[str, Any]:
     return build_note(
         f"<@{slack_user}> is no longer linked to a Coperniq user, and their Slack email will not "
         f"link them again until an admin runs `{command} link`."
+    )
+
+
+def refusal(identity: Identity, doing: str, command: str, payment_roles: tuple[str, ...]) -> str:
+    """Why a click was refused ("You can't take this form: ..."), and whom to ask."""
+    person = identity.person
+    if person is None:
+        return (
+            f"You can't {doing} from Slack: you are not linked to a Coperniq user. "
+            f"{_why_unlinked(identity)} A Slack workspace admin can link you with "
+            f"`{command} link @you you@company.com`; `{command} whoami` shows your link."
+        )
+    if not payment_roles:
+        rule = (
+            "nobody may record payments from Slack yet: whoever runs this bot can allow "
+            "Coperniq roles with PAYMENT_ROLES"
+        )
+    else:
+        rule = "it needs the Coperniq role " + " or ".join(slack_text(r, 60) for r in payment_roles)
+    role = slack_text(person.role, 60) if person.role else "no role"
+    return (
+        f"You can't {doing} from Slack: {rule}, and your Coperniq user "
+        f"({slack_text(person.name, 80)}) has {role}. Ask a Coperniq admin to change your role, "
+        "or ask someone who has it."
     )

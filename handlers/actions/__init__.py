@@ -1,18 +1,22 @@
-"""Buttons on messages: open the call and photo modals (find's results, the DM photo prompt)."""
+"""Buttons on messages: open the call and photo modals (find's results, the DM photo prompt), and
+act on alert items (Take it, Nudge, Snooze…, Record payment, Log collection call)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from bot.ids import Action
-from handlers.actions import open_modals
+from handlers.actions import forms, open_modals, snooze
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
 
 def register(app: App) -> None:
-    """Buttons that open modals."""
+    """Buttons that open modals, and the buttons on alert items."""
     app.action(Action.OPEN_CALL_MODAL.value)(open_modals.open_call)
     app.action(Action.OPEN_PHOTO_MODAL.value)(open_modals.open_photo)
     app.action(Action.ATTACH_DM_FILES.value)(open_modals.open_photo_with_files)
+    app.action(Action.ALERT_TAKE.value)(forms.take)
+    app.action(Action.ALERT_NUDGE.value)(forms.nudge)
+    app.action(Action.ALERT_SNOOZE.value)(snooze.snooze)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.ids import Action
 from bot.records import record_url
 from jobs import blocks
 from jobs.blocks import money, mrkdwn_escape
@@ -14,6 +16,7 @@ from jobs.invoices import JOB_ID
 from jobs.invoices.select import BUCKET_LABEL, OverdueInvoice, aging
 
 MAIN_ITEMS = 15  # largest balances shown in the main message; the rest go to the thread
+SNOOZE_CHOICES = [("1 day", "1d"), ("3 days", "3d"), ("7 days", "7d")]
 
 
 def view(inv: OverdueInvoice, app_url: str) -> dict[str, Any]:
@@ -72,11 +75,21 @@ def _line(item: dict[str, Any], state: str | None, *, link: bool = True) -> str:
     return f"*{head}* · {body}{url}"
 
 
+def actions(item: Mapping[str, Any], acts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """An invoice's buttons: Record payment, Log collection call, Snooze…, Open."""
+    if any(act.get("act") == "snooze" for act in acts):
+        return [blocks.open_button(item["url"])]
+    row = [blocks.button("Record payment", Action.ALERT_PAY, item["key"], style="primary")]
+    if item.get("account_id") is not None or item.get("record_id") is not None:
+        row.append(blocks.button("Log collection call", Action.ALERT_CALL, item["key"]))
+    return [*row, blocks.snooze_menu(SNOOZE_CHOICES), blocks.open_button(item["url"])]
+
+
 def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Block Kit blocks and the plain-text fallback for one message model (never over 50 blocks)."""
     if model["kind"] != "main":
         title = f"Overdue invoices, full list (part {model['part']} of {model['parts']})"
-        return blocks.thread_message(model, title, _line)
+        return blocks.thread_message(model, title, _line, actions)
     earlier = model["count"] - model["listed"]
     intro = (
         f"Largest balances among {model['listed']} invoice(s) newly overdue, "
@@ -105,6 +118,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         summary=summary,
         line=_line,
         noun="invoices",
+        actions=actions,
     )
 
 

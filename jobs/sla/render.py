@@ -8,13 +8,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.ids import Action
 from bot.records import record_url
 from jobs import blocks
 from jobs.blocks import mrkdwn_escape
 from jobs.sla import JOB_ID
 from jobs.sla.select import FormAlert
 
-MAIN_ITEMS = 20
+MAIN_ITEMS = 15  # each item is a line and a row of buttons: two blocks of Slack's 50
+SNOOZE_CHOICES = [("1 day", "1d"), ("3 days", "3d"), ("Until the phase changes", "phase")]
 ICON = {"red": "🔴", "yellow": "🟡"}
 
 
@@ -75,11 +77,25 @@ def _line(item: Mapping[str, Any], state: str | None, *, link: bool = True) -> s
     )
 
 
+def actions(item: Mapping[str, Any], acts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A form's buttons: Take it (until someone has), Nudge (its assignee), Snooze…, Open."""
+    done = {act.get("act") for act in acts}
+    if "snooze" in done:
+        return [blocks.open_button(item["url"])]
+    row = []
+    if "take" not in done:
+        row.append(blocks.button("Take it", Action.ALERT_TAKE, item["key"], style="primary"))
+    if item.get("assignee_id") is not None or "take" in done:
+        row.append(blocks.button("Nudge", Action.ALERT_NUDGE, item["key"]))
+    row += [blocks.snooze_menu(SNOOZE_CHOICES), blocks.open_button(item["url"])]
+    return row
+
+
 def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """Block Kit blocks and the plain-text fallback for one message model (never over 50 blocks)."""
     if model["kind"] != "main":
         title = f"Forms past their phase SLA, full list (part {model['part']} of {model['parts']})"
-        return blocks.thread_message(model, title, _line)
+        return blocks.thread_message(model, title, _line, actions)
     earlier = model["open"] - model["listed"]
     summary = (
         f"*{model['red']} red* and *{model['yellow']} yellow* "
@@ -96,6 +112,7 @@ def render(model: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         summary=[blocks.section(summary), blocks.divider()],
         line=_line,
         noun="forms",
+        actions=actions,
     )
 
 

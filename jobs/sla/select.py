@@ -106,6 +106,7 @@ class FormAlert:
     form_name: str
     assignee: str
     status: str
+    assignee_id: int | None = None  # the Coperniq user to nudge (None: unassigned)
 
     @property
     def key(self) -> str:
@@ -117,6 +118,11 @@ def _person(user: Mapping[str, Any] | None) -> str:
         return "unassigned"
     name = " ".join(p for p in (user.get("firstName"), user.get("lastName")) if p)
     return name or user.get("email") or f"user {user.get('id')}"
+
+
+def _person_id(user: Mapping[str, Any] | None) -> int | None:
+    uid = (user or {}).get("id")
+    return uid if isinstance(uid, int) and not isinstance(uid, bool) else None
 
 
 def _form_alert(
@@ -140,6 +146,7 @@ def _form_alert(
         form_name=form.get("name") or f"form {form['id']}",
         assignee=_person(form.get("assignee")),
         status=str(form.get("status") or "UNKNOWN"),
+        assignee_id=_person_id(form.get("assignee")),
     )
 
 

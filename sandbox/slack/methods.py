@@ -302,6 +302,19 @@ def _users_info(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     return {"user": user}
 
 
+def _users_lookup_by_email(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """users.lookupByEmail: among the users added to the fake, the one with that email."""
+    _require(args, "email")
+    wanted = str(args["email"]).strip().casefold()
+    for user_id, extra in list(fs._state.users.items()):
+        if extra.get("not_found"):
+            continue
+        email = extra.get("email", f"{user_id.lower()}@example.com")
+        if email is not None and email.casefold() == wanted:
+            return _users_info(fs, {"user": user_id})
+    raise SlackApiError("users_not_found")
+
+
 def _connections_open(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     if not fs.socket_mode_url:
         raise SlackApiError("internal_error")
@@ -325,5 +338,6 @@ METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "conversations.open": _conversations_open,
     "conversations.info": _conversations_info,
     "users.info": _users_info,
+    "users.lookupByEmail": _users_lookup_by_email,
     "apps.connections.open": _connections_open,
 }

@@ -26,6 +26,22 @@ def valid(blocks: list[dict[str, Any]]) -> None:
         Block.parse(b).validate_json()  # raises on a Block Kit limit violation
 
 
+def cards(blocks: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each item card: its line, and its row of buttons (empty when it has none)."""
+    out: list[tuple[str, list[dict[str, Any]]]] = []
+    for n, b in enumerate(blocks):
+        text = b.get("text", {}).get("text", "") if b["type"] == "section" else ""
+        if not text.startswith(("*#", "🔴", "🟡", "✅", "↪")):
+            continue
+        after = blocks[n + 1] if n + 1 < len(blocks) else {}
+        out.append((text, after.get("elements", []) if after.get("type") == "actions" else []))
+    return out
+
+
+def labels(elements: list[dict[str, Any]]) -> list[str]:
+    return [(e.get("text") or e.get("placeholder") or {}).get("text", "") for e in elements]
+
+
 @pytest.mark.parametrize(
     ("amount", "text"),
     [
@@ -69,14 +85,21 @@ def test_small_digest_fits_one_message_with_totals_buckets_and_links() -> None:
     assert f"{APP}/project/503" in flat
     assert "&lt;3&gt; &amp; Co" in flat  # mrkdwn control characters escaped
     # Largest balance first.
-    first_item = next(b for b in blocks if b.get("accessory"))
-    assert "#1003" in first_item["text"]["text"]
+    first_line, first_buttons = cards(blocks)[0]
+    assert "#1003" in first_line
+    assert labels(first_buttons) == [
+        "Record payment",
+        "Log collection call",
+        "Snooze…",
+        "Open in Coperniq",
+    ]
 
 
 def test_a_large_digest_never_exceeds_50_blocks_and_puts_the_rest_in_thread_replies() -> None:
     overdue = invoices(450)
     models = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
-    assert [m["kind"] for m in models] == ["main"] + ["thread"] * 5
+    # Each card is two blocks (its line, its buttons): 20 to a thread reply.
+    assert [m["kind"] for m in models] == ["main"] + ["thread"] * 22
     listed = [i["key"] for m in models for i in m["items"]]
     assert len(listed) == len(set(listed)) == 450
     for m in models:
@@ -100,11 +123,9 @@ def test_a_resolved_invoice_is_struck_through_without_a_button() -> None:
     main["resolved"] = [overdue[0].key]
     _, blocks = oi.render(main)
     valid(blocks)
-    items = [
-        b for b in blocks if b["type"] == "section" and "#100" in b.get("text", {}).get("text", "")
-    ]
-    assert items[0]["text"]["text"].startswith("✅ ~") and "accessory" not in items[0]
-    assert "accessory" in items[1]
+    items = cards(blocks)
+    assert items[0][0].startswith("✅ ~") and items[0][1] == []
+    assert items[1][1] != []
     assert "1 of the invoices listed here were resolved" in str(blocks)
 
 
@@ -114,8 +135,8 @@ def test_an_invoice_listed_again_later_is_marked_so_in_the_earlier_message() -> 
     main["moved"] = [overdue[1].key]
     _, blocks = oi.render(main)
     valid(blocks)
-    moved = [b for b in blocks if "listed again" in b.get("text", {}).get("text", "")]
-    assert len(moved) == 1 and "accessory" not in moved[0]
+    moved = [(line, row) for line, row in cards(blocks) if "listed again" in line]
+    assert len(moved) == 1 and moved[0][1] == []
 
 
 def test_digest_text_for_dry_run_lists_every_item() -> None:
@@ -165,8 +186,11 @@ def test_sla_message_red_first_with_days_against_sla_form_assignee_status_link()
     models = fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP)
     text, blocks = fs.render(models[0])
     valid(blocks)
-    items = [b["text"]["text"] for b in blocks if b.get("accessory")]
+    listed = cards(blocks)
+    items = [line for line, _ in listed]
     assert items[0].startswith("🔴") and items[-1].startswith("🟡")
+    # Nobody is assigned: Take it, but no one to nudge.
+    assert labels(listed[0][1]) == ["Take it", "Snooze…", "Open in Coperniq"]
     assert "24 days in phase (red SLA 14 d)" in items[0]
     assert "Install checklist" in items[0] and "unassigned" in items[0] and "ASSIGNED" in items[0]
     assert "red" in text and "yellow" in text
@@ -192,7 +216,39 @@ def test_every_alert_button_uses_the_link_action_the_app_acks() -> None:
         fs.render(fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP)[0])[1],
         oi.render(oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)[0])[1],
     ]
+    handled = {
+        Action.OPEN_IN_COPERNIQ.value,
+        Action.ALERT_TAKE.value,
+        Action.ALERT_NUDGE.value,
+        Action.ALERT_SNOOZE.value,
+        Action.ALERT_PAY.value,
+        Action.ALERT_CALL.value,
+    }
     for blocks in rendered:
-        buttons = [b["accessory"] for b in blocks if b.get("accessory", {}).get("url")]
-        assert buttons
-        assert {b["action_id"] for b in buttons} == {Action.OPEN_IN_COPERNIQ.value}
+        elements = [e for _, row in cards(blocks) for e in row]
+        assert elements and {e["action_id"] for e in elements} <= handled
+        links = [e for e in elements if e.get("url")]
+        assert links and {e["action_id"] for e in links} == {Action.OPEN_IN_COPERNIQ.value}
+
+
+def test_a_form_card_offers_nudge_when_assigned_and_shows_what_people_did() -> None:
+    found = alerts(5)[:1]  # alerts(n) puts only some projects past SLA
+    [main] = fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP)
+    main["items"][0]["assignee_id"] = 7
+    assert labels(cards(fs.render(main)[1])[0][1]) == [
+        "Take it",
+        "Nudge",
+        "Snooze…",
+        "Open in Coperniq",
+    ]
+    key = main["items"][0]["key"]
+    main["acts"] = {key: [{"act": "take", "text": "Taken by <@U1> · 10:42"}]}
+    line, row = cards(fs.render(main)[1])[0]
+    assert "↳ Taken by <@U1> · 10:42" in line
+    assert labels(row) == ["Nudge", "Snooze…", "Open in Coperniq"]
+    main["acts"][key].append({"act": "snooze", "text": "Snoozed by <@U2> for 1 day"})
+    line, row = cards(fs.render(main)[1])[0]
+    assert "Snoozed by <@U2>" in line and labels(row) == ["Open in Coperniq"]
+    main["resolved"] = [key]
+    valid(fs.render(main)[1])
+    assert cards(fs.render(main)[1])[0][1] == []
