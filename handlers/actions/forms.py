@@ -178,7 +178,7 @@ def _audit(
     exc: CoperniqError | None = None,
     **detail: Any,
 ) -> None:
-    detail = {"coperniq_user_id": person.coperniq_id, "item": click.key, **detail}
+    detail = {"item": click.key, **detail}
     if exc is not None:
         detail["error"] = type(exc).__name__
     audit(
@@ -190,6 +190,7 @@ def _audit(
         outcome=outcome,
         detail=detail,
         now=now,
+        coperniq_user=person.coperniq_id,
     )
 
 
