@@ -8,6 +8,10 @@ cache does not refetch it. A Slack workspace admin may override a link (`slack_l
 a Coperniq user id links that person whatever their email; a row without one is an explicit "no
 link", so an unlinked email match stays unlinked.
 
+Every write from Slack goes to Coperniq with one API key, so it says who made it: `author_of` gives
+the linked Coperniq user's name, else the Slack profile's name, and `attribution` the words
+("from Slack by Jane Doe") that flows put where people read them in Coperniq.
+
 Permissions come from Coperniq, not Slack: "write" (take a form, change things as yourself) needs
 a link; "record_payment" also needs a Coperniq role named in PAYMENT_ROLES (unset: nobody).
 """
@@ -16,6 +20,8 @@ from __future__ import annotations
 
 import logging
 import threading
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -281,8 +287,13 @@ def identify(
     now: datetime,
     *,
     payment_roles: tuple[str, ...] = (),
+    user_info: Callable[[str], dict[str, Any]] | None = None,
 ) -> Identity:
-    """The Slack user's Coperniq user: an admin's override first, else their Slack email."""
+    """The Slack user's Coperniq user: an admin's override first, else their Slack email.
+
+    `user_info` answers users.info for a user id (default: ask Slack); author_of passes one that
+    remembers its answer, so that one submission asks Slack once.
+    """
     override = _override(db, slack_user)
     if override is not None and override[0] is None:
         return Identity(slack_user, None, UNLINKED)
@@ -296,7 +307,11 @@ def identify(
             return Identity(slack_user, None, GONE, override[1], detail)
         return Identity(slack_user, person, "override")
     try:
-        email = (slack_user_info(slack_client, slack_user).get("profile") or {}).get("email")
+        if user_info is not None:
+            info = user_info(slack_user)
+        else:
+            info = slack_user_info(slack_client, slack_user)
+        email = (info.get("profile") or {}).get("email")
     except SlackApiError as exc:
         log.warning("users.info failed: %s", (exc.response or {}).get("error"))
         return Identity(slack_user, None, SLACK_ERROR, None, slack_error_message(exc))
@@ -393,3 +408,83 @@ def unlink_user(db: Database, slack_user: str, by: str, *, now: datetime) -> Non
         outcome="ok",
         now=now,
     )
+
+
+# --- who made a write from Slack ------------------------------------------------------------
+
+# The name given when Slack cannot say who someone is: never a raw id.
+NEUTRAL_AUTHOR = "a Slack user"
+AUTHOR_NAME_MAX = 80
+# Bidirectional embeddings, overrides and isolates: they would reorder the text around a name.
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], " ")
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who made a write from Slack: the name Coperniq shows, and their Coperniq user if linked."""
+
+    slack_user: str
+    name: str
+    coperniq_id: int | None
+
+
+def clean_name(text: object, limit: int = AUTHOR_NAME_MAX) -> str:
+    """A name fit for Coperniq text: one line, no mention syntax, capped ("" if none)."""
+    if not isinstance(text, str):
+        return ""
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text.translate(_BIDI))
+    # "[Name|~id:N]" is a mention in a Coperniq note: a name must not be able to make one.
+    text = " ".join(text.replace("|", " ").replace("[", "(").replace("]", ")").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _slack_name(user: dict[str, Any]) -> str:
+    profile = user.get("profile") or {}
+    for name in (profile.get("real_name"), user.get("real_name"), profile.get("display_name")):
+        if cleaned := clean_name(name):
+            return cleaned
+    return ""
+
+
+def author_of(
+    db: Database,
+    coperniq: CoperniqClient,
+    slack_client: WebClient,
+    slack_user: str,
+    now: datetime,
+) -> Author:
+    """Who `slack_user` is for a write: their linked Coperniq user, else their Slack name.
+
+    Never raises: when Slack or Coperniq fail the write goes on under NEUTRAL_AUTHOR (one warning
+    line logged). Slack is asked users.info at most once, for the link and the name together.
+    """
+    answers: dict[str, Any] = {}
+
+    def user_info(user: str) -> dict[str, Any]:
+        if "error" in answers:
+            raise answers["error"]
+        if "user" not in answers:
+            try:
+                answers["user"] = slack_user_info(slack_client, user)
+            except Exception as exc:
+                answers["error"] = exc
+                raise
+        return answers["user"]
+
+    try:
+        identity = identify(db, coperniq, slack_client, slack_user, now, user_info=user_info)
+        if identity.person is not None:
+            name = clean_name(identity.person.name) or NEUTRAL_AUTHOR
+            return Author(slack_user, name, identity.person.coperniq_id)
+        if identity.reason == SLACK_ERROR:
+            return Author(slack_user, NEUTRAL_AUTHOR, None)  # identify logged Slack's error
+        name = _slack_name(user_info(slack_user))
+    except Exception as exc:
+        log.warning("Could not tell who %s is, writing as %r: %r", slack_user, NEUTRAL_AUTHOR, exc)
+        return Author(slack_user, NEUTRAL_AUTHOR, None)
+    return Author(slack_user, name or NEUTRAL_AUTHOR, None)
+
+
+def attribution(author: Author) -> str:
+    """The words that say who made a write: "from Slack by Jane Doe"."""
+    return f"from Slack by {clean_name(author.name) or NEUTRAL_AUTHOR}"

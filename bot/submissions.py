@@ -242,6 +242,9 @@ class Saved:
     audit_type: str | None = None
     audit_id: str | int | None = None
     audit_detail: dict[str, Any] | None = None
+    # The Coperniq user who made it, when only known once the write is under way (a flow looks
+    # its author up after the listener's ack); None: Write.coperniq_user.
+    coperniq_user: int | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +264,8 @@ class Write:
     # Whose submissions count as the same: by default the person's; "" for anyone's (a photo
     # attached to a field once is attached, whoever sends it again).
     fingerprint_user: str | None = None
+    # The Slack user's linked Coperniq user, for the audit log (None: not linked, or not known).
+    coperniq_user: int | None = None
 
     @property
     def key(self) -> str:
@@ -354,5 +359,6 @@ def write_once(
         record_id=saved.audit_id if saved.audit_id is not None else saved.record_id,
         outcome=outcome.value,
         detail=saved.audit_detail if saved.audit_detail is not None else saved.detail,
+        coperniq_user=write.coperniq_user if saved.coperniq_user is None else saved.coperniq_user,
     )
     return Written(outcome, claim, record)

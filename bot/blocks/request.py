@@ -170,13 +170,17 @@ def client_id(data: Mapping[str, Any]) -> int | None:
     return ref[1] if ref else None
 
 
-def opportunity_body(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The POST /opportunities body (OpportunityUpsert) for valid form data."""
+def opportunity_body(data: Mapping[str, Any], signature: str | None = None) -> dict[str, Any]:
+    """The POST /opportunities body (OpportunityUpsert) for valid form data; `signature`, a line
+    saying who opened it from Slack, ends the description."""
     phone = to_e164(data["phone"])
     # The spec has no contact-name field on an opportunity: keep it readable in the description.
     contact_line = f"Contact: {data['contact']}, {display(phone)}"
     if data.get("email"):
         contact_line += f", {data['email']}"
+    if signature:
+        contact_line += f"\n{signature}"
+    # No length limit in the spec; the modal caps the person's description at 2,900 characters.
     description = "\n\n".join(p for p in (data.get("description"), contact_line) if p)
     body: dict[str, Any] = {
         "title": data["title"],
@@ -193,7 +197,8 @@ def opportunity_body(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def fingerprint_details(data: Mapping[str, Any]) -> dict[str, Any]:
-    """The details that make two submissions 'the same request' (normalised)."""
+    """The details that make two submissions 'the same request' (normalised; what the person
+    typed, never the signature, so a retry signed with another name is the same request)."""
 
     def norm(text: str | None) -> str:
         return " ".join((text or "").split()).casefold()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -17,6 +18,7 @@ from bot.blocks.request import (
     trades_from_properties,
 )
 from bot.coperniq.errors import CoperniqError
+from bot.people import Author, attribution
 from bot.phones import to_e164
 from bot.records import REQUEST
 from bot.store import kv_get, kv_set
@@ -68,7 +70,10 @@ def load_trades(coperniq: CoperniqClient, db: Database, now: datetime) -> list[s
 def find_created(
     coperniq: CoperniqClient, data: dict[str, Any], since: datetime
 ) -> dict[str, Any] | None:
-    """The opportunity an earlier, timed-out create made, if Coperniq has it."""
+    """The opportunity an earlier, timed-out create made, if Coperniq has it.
+
+    Matched by title, phone and time, not description: the earlier copy's ends with a signature.
+    """
     phone = to_e164(data["phone"])
     title = " ".join(data["title"].split()).casefold()
     candidates = coperniq.opportunities.list(
@@ -96,14 +101,28 @@ def create_request(
     user: str,
     data: dict[str, Any],
     on_claim: Callable[[submissions.Claim], None],
+    author: Callable[[], Author],
 ) -> submissions.Written:
-    """Create the opportunity `data` (a parse_request result) once; `on_claim` acks first."""
+    """Create the opportunity `data` (a parse_request result) once; `on_claim` acks first.
+
+    `author` is asked once, after the claim (so after the ack), and only if Coperniq is written
+    to: the description is signed with its name and the audit row keeps its Coperniq user.
+    """
+    by = functools.cache(author)
 
     def saved_as(record: dict[str, Any]) -> submissions.Saved:
         number = record.get("number")
         return submissions.Saved(
-            REQUEST.kind, record["id"], number, audit_detail={"number": number}
+            REQUEST.kind,
+            record["id"],
+            number,
+            audit_detail={"number": number},
+            coperniq_user=by().coperniq_id,
         )
+
+    def create(claim: submissions.Claim) -> dict[str, Any]:
+        signature = f"— opened {attribution(by())}"
+        return coperniq.opportunities.create(opportunity_body(data, signature=signature))
 
     write = submissions.Write(
         slack_user=user,
@@ -111,7 +130,7 @@ def create_request(
         details=fingerprint_details(data),
         what="Creating a request",
         lookup=lambda claim: find_created(coperniq, data, claim.first_at),
-        create=lambda claim: coperniq.opportunities.create(opportunity_body(data)),
+        create=create,
         saved_as=saved_as,
         repeat_after=REPEAT_AFTER,
     )

@@ -33,6 +33,7 @@ from bot.blocks.records import record_option
 from bot.coperniq.errors import CoperniqError
 from bot.flows.call import log_call
 from bot.ids import Block, Callback
+from bot.people import author_of
 from bot.records import find_record, parse_value, record_url, resource
 from bot.refs import NotARecordNumber
 from bot.store import utcnow
@@ -181,7 +182,14 @@ def submit(
             ack(response_action="update", view=call_saving_modal(meta))
 
     written = log_call(
-        store.db, coperniq.interactive, user=user, record=record, data=data, on_claim=on_claim
+        store.db,
+        coperniq.interactive,
+        user=user,
+        record=record,
+        data=data,
+        on_claim=on_claim,
+        # Asked after the ack, and only when the call is written: who signs the note.
+        author=lambda: author_of(store.db, coperniq.interactive, client, user, utcnow()),
     )
     if not written.outcome.written:
         if written.outcome in (Outcome.FAILED, Outcome.UNKNOWN):

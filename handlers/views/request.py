@@ -29,6 +29,7 @@ from bot.blocks.request import (
 )
 from bot.flows.request import cached_trades, create_request, load_trades
 from bot.ids import Block, Callback
+from bot.people import author_of
 from bot.records import REQUEST, record_url
 from bot.store import utcnow
 from bot.submissions import Claim, Outcome, Verdict, Written
@@ -122,7 +123,13 @@ def submit(
             ack(response_action="update", view=request_saving_modal(meta))
 
     written = create_request(
-        store.db, coperniq.interactive, user=user, data=data, on_claim=on_claim
+        store.db,
+        coperniq.interactive,
+        user=user,
+        data=data,
+        on_claim=on_claim,
+        # Asked after the ack, and only when the request is written: who signs the description.
+        author=lambda: author_of(store.db, coperniq.interactive, client, user, utcnow()),
     )
     if not written.outcome.written:
         if written.outcome in (Outcome.FAILED, Outcome.UNKNOWN):

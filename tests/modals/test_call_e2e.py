@@ -87,7 +87,8 @@ def test_call_with_a_project_number_prefills_and_logs_one_call(slack):
         "reason": "SERVICE",
         "disposition": "VISIT_SCHEDULED",
         "outcome": "ANSWERED",
-        "note": "Wants a visit Tuesday",
+        # Signed with the Slack profile's name (this person is linked to no Coperniq user).
+        "note": "Wants a visit Tuesday\n— logged from Slack by Test User U0USER",
         "recordingUrl": "https://recordings.example.com/c/1.mp3",
     }
     message = posts_to(slack, CHANNEL)[0]
