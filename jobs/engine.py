@@ -276,7 +276,7 @@ class _Slack:
         main_ts: str | None = None
         # Earlier messages that listed an item announced again now (escalation, reminder).
         superseded: dict[tuple[str, str], list[str]] = defaultdict(list)
-        carried = state.carried_acts(self.db, job.id)
+        carried = state.carried_acts(self.db, job.id, {i.key: i.view for i in digest.items})
         for model in models:
             keys = [item["key"] for item in model["items"]]
             # What people already did to an item (taken, nudged) stays on its new card.

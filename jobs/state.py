@@ -443,16 +443,32 @@ def load_snoozes(db: Database, job: str) -> dict[str, Snooze]:
     }
 
 
-def carried_acts(db: Database, job: str) -> dict[str, list[dict[str, Any]]]:
-    """The card lines of the job's done acts, by item key (oldest first), for new messages."""
+def carried_acts(
+    db: Database, job: str, views: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """The card lines of done acts on these items (oldest first), for the items' new cards.
+
+    An act's card may say what must still hold for it to count (`while`: a take holds while the
+    form's assignee is the taker); an act the item's current view contradicts (someone
+    reassigned the form in Coperniq) is dropped, so its button comes back.
+    """
     out: dict[str, list[dict[str, Any]]] = {}
-    for key, detail in db.execute(
-        "select item_key, detail from alert_acts where job = ? and state = ? order by at",
+    for key, act, detail in db.execute(
+        "select item_key, act, detail from alert_acts where job = ? and state = ? order by at",
         [job, DONE_ACT],
     ).fetchall():
+        view = views.get(key)
         card = (json.loads(detail or "{}") or {}).get("card")
-        if isinstance(card, dict) and card.get("text"):
-            out.setdefault(key, []).append(card)
+        if view is None or not isinstance(card, dict) or not card.get("text"):
+            continue
+        holds = card.get("while") or {}
+        if any(view.get(field) != value for field, value in holds.items()):
+            db.execute(
+                "delete from alert_acts where job = ? and item_key = ? and act = ?",
+                [job, key, act],
+            )
+            continue
+        out.setdefault(key, []).append(card)
     return out
 
 

@@ -134,6 +134,8 @@ def take(
     line = card_line(
         TAKE, f"Taken by <@{click.user}> · {stamp(now, settings.timezone)}", click.user, now
     )
+    # Shown on the form's later cards while it stays theirs; reassigned in Coperniq, it is not.
+    line["while"] = {"assignee_id": person.coperniq_id}
     state.finish_act(
         db, click.job.id, click.key, TAKE, now,
         {"card": line, "form_id": form_id, "coperniq_user": person.coperniq_id},

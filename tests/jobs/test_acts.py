@@ -162,3 +162,17 @@ def test_concurrent_card_changes_all_show_whatever_order_the_updates_land_in(
     for t in threads:
         t.join()
     assert all(f"did {n}" in shown[-1] for n in range(6))
+
+
+def test_a_take_is_not_carried_once_the_form_is_someone_elses(deps: Any, fake_slack: Any) -> None:
+    job = FixedJob({KEY: "yellow"})
+    engine.run(job, deps, NOW, poster=poster(deps))
+    db = deps.store.db
+    state.claim_act(db, job.id, KEY, "take", slack_user="U1", coperniq_user=1, now=NOW)
+    card = {"act": "take", "text": "Taken by <@U1>", "while": {"assignee_id": 1}}
+    state.finish_act(db, job.id, KEY, "take", NOW, {"card": card})
+    views = {KEY: {"key": KEY, "assignee_id": 1}}
+    assert state.carried_acts(db, job.id, views) == {KEY: [card]}
+    views[KEY]["assignee_id"] = 2  # reassigned in Coperniq since
+    assert state.carried_acts(db, job.id, views) == {}
+    assert state.get_act(db, job.id, KEY, "take") is None  # Take it works again
