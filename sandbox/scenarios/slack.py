@@ -126,7 +126,8 @@ def call_form(slack: SlackHarness, tag: str) -> Form:
     sb = slack.sandbox
 
     def count() -> int:
-        return sum(c.get("note") == note for c in sb.find("calls"))
+        # The note's first line is what was typed; the bot signs it on a line of its own.
+        return sum((c.get("note") or "").partition("\n")[0] == note for c in sb.find("calls"))
 
     return Form(
         view=view,
