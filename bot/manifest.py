@@ -43,10 +43,16 @@ PEOPLE_SCOPES: dict[str, str] = {
     "users:read.email": "match people to their Coperniq user by email",
 }
 
+# Scopes the scheduled digests need beyond posting (jobs.slackpost).
+DIGEST_SCOPES: dict[str, str] = {
+    # files_upload_v2: a digest too long for thread replies gets its full list as a CSV there
+    "files:write": "attach a long digest's full list as a CSV file in its thread",
+}
+
 
 def bot_scopes() -> dict[str, str]:
-    """The bot scopes the registered listeners need, each with its reason."""
-    return {**BASE_SCOPES, **PHOTO_SCOPES, **DM_SCOPES, **PEOPLE_SCOPES}
+    """The bot scopes the registered listeners and the digests need, each with its reason."""
+    return {**BASE_SCOPES, **PHOTO_SCOPES, **DM_SCOPES, **PEOPLE_SCOPES, **DIGEST_SCOPES}
 
 
 def bot_events() -> list[str]:

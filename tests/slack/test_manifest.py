@@ -6,7 +6,7 @@ import json
 
 from bot.cli import main as cli_main
 from bot.ids import Callback
-from bot.manifest import build_manifest
+from bot.manifest import bot_scopes, build_manifest
 from tests.slack.harness import USER, SlackHarness
 
 URL = "https://bot.example.com"
@@ -42,16 +42,25 @@ def test_the_usage_hint_and_description_name_every_subcommand() -> None:
 def test_scopes_are_only_those_the_features_need() -> None:
     # commands and chat:write for the command and answers; files:read for the photos people
     # attach; im:history for photos sent to the bot in a DM; users:read and users:read.email to
-    # link people to Coperniq users by email and to know workspace admins.
+    # link people to Coperniq users by email and to know workspace admins; files:write for the
+    # CSV a long digest attaches in its thread.
     scopes = set(build_manifest()["oauth_config"]["scopes"]["bot"])
     assert scopes == {
         "commands",
         "chat:write",
         "files:read",
+        "files:write",
         "im:history",
         "users:read",
         "users:read.email",
     }
+
+
+def test_every_scope_says_why_it_is_needed() -> None:
+    scopes = bot_scopes()
+    assert set(scopes) == set(build_manifest()["oauth_config"]["scopes"]["bot"])
+    assert all(reason.strip() for reason in scopes.values())
+    assert "CSV" in scopes["files:write"]
 
 
 def test_every_declared_surface_is_handled_by_the_app(bare_slack: SlackHarness) -> None:
@@ -85,3 +94,4 @@ def test_cli_prints_the_manifest_as_json(capsys, monkeypatch, tmp_path) -> None:
     assert cli_main(["manifest", "--url", URL]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["features"]["slash_commands"][0]["command"] == "/cq"
+    assert "files:write" in manifest["oauth_config"]["scopes"]["bot"]
