@@ -1,4 +1,4 @@
-"""Posting alerts: one message a second per channel at most, `ratelimited` honoured."""
+"""Posting alerts: one message (or file) a second per channel at most, `ratelimited` honoured."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def slack_failure(exc: SlackApiError) -> str:
 
 
 class SlackPoster:
-    """chat.postMessage / chat.update, paced per channel, patient with rate limits."""
+    """chat.postMessage / chat.update / files_upload_v2, paced per channel, patient with limits."""
 
     def __init__(
         self,
@@ -109,3 +109,28 @@ class SlackPoster:
     def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         """Replace a message's content in place."""
         self._call(self.client.chat_update, channel=channel, ts=ts, text=text, blocks=blocks)
+
+    def upload(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        filename: str,
+        content: str,
+        title: str,
+        comment: str,
+    ) -> str:
+        """Share a text file in a message's thread (files_upload_v2, scope files:write); its id."""
+        # Sharing it posts a message in the channel: paced like one.
+        self._pace(channel)
+        resp = self._call(
+            self.client.files_upload_v2,
+            channel=channel,
+            thread_ts=thread_ts,
+            filename=filename,
+            content=content,
+            title=title,
+            initial_comment=comment,
+        )
+        file = resp.get("file") or {}
+        return str(file.get("id") or "")

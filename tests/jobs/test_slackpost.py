@@ -76,3 +76,39 @@ def test_other_errors_are_not_retried(fake_slack: Any) -> None:
     with pytest.raises(SlackApiError):
         poster(fake_slack, clock).post("C0PACESIX", "x", BLOCKS)
     assert clock.sleeps == []
+
+
+def test_a_file_goes_into_the_thread_paced_like_a_message_and_waits_out_rate_limits(
+    fake_slack: Any,
+) -> None:
+    clock = Clock()
+    p = poster(fake_slack, clock)
+    ts = p.post("C0PACEFILE", "main", BLOCKS)
+    fake_slack.fail("files.completeUploadExternal", "ratelimited", times=1, retry_after=2)
+    file_id = p.upload(
+        "C0PACEFILE",
+        ts,
+        filename="list.csv",
+        content="a,b\r\n1,2\r\n",
+        title="The list",
+        comment="All of it",
+    )
+    assert clock.sleeps == [pytest.approx(1.0), 2.0]  # a second after the message; Retry-After
+    [upload] = fake_slack.uploaded()
+    assert file_id and upload["file_id"] == file_id
+    assert (upload["channel_id"], upload["thread_ts"]) == ("C0PACEFILE", ts)
+    assert (upload["filename"], upload["title"], upload["initial_comment"]) == (
+        "list.csv",
+        "The list",
+        "All of it",
+    )
+    assert upload["content"] == b"a,b\r\n1,2\r\n"
+
+
+def test_a_refused_upload_raises_what_slack_said(fake_slack: Any) -> None:
+    p = poster(fake_slack, Clock())
+    fake_slack.fail("files.getUploadURLExternal", "missing_scope", times=1)
+    with pytest.raises(SlackApiError) as refused:
+        p.upload("C0PACEFILE2", "1.000001", filename="x.csv", content="a", title="x", comment="x")
+    assert refused.value.response["error"] == "missing_scope"
+    assert fake_slack.uploaded() == []
