@@ -15,6 +15,7 @@ from sqlite_utils import Database
 from bot import people
 from bot import store as st
 from bot.deps import Deps
+from bot.flows import photo as photo_flow
 from bot.flows.call import log_call
 from bot.submissions import Outcome
 from sandbox.wiring import fake_deps
@@ -187,3 +188,43 @@ def test_the_author_is_asked_after_the_ack_and_not_for_a_repeat(deps) -> None:
     assert seen == ["ack new", "author", "ack done"]
     rows = list(deps.store.db.query("select slack_user, coperniq_user_id from audit_log"))
     assert rows == [{"slack_user": "U0PAT", "coperniq_user_id": 7}]
+
+
+def test_a_photo_note_whose_answer_was_lost_is_found_not_posted_twice(
+    deps, coperniq_sandbox
+) -> None:
+    project = next(iter(deps.coperniq.projects.list(page_size=1)))
+    path = f"/projects/{project['id']}/notes"
+    coperniq_sandbox.inject(path=path, method="POST", timeout=0.5, apply_first=True, times=1)
+
+    def post(text: str) -> Outcome:
+        return photo_flow._post_note(
+            deps.store.db,
+            deps.coperniq,
+            user="U0PAT",
+            where=(project["id"], 5, 6),
+            added={"F1": "a.jpg"},
+            text=text,
+            coperniq_user=7,
+        )
+
+    assert post("1 photo added to Survey · Roof, from Slack by Pat: a.jpg") is Outcome.UNKNOWN
+    # The retry looks for the text the first try sent, though it would word it otherwise now.
+    assert post("1 photo added to Survey · Roof, from Slack by Pat Q: a.jpg") is Outcome.FOUND
+    posted = [r for r in coperniq_sandbox.requests if r.method == "POST" and r.path == path]
+    assert len(posted) == 1
+    notes = deps.coperniq.notes.list("project", project["id"])
+    assert [n["note"] for n in notes if "a.jpg" in n["note"]] == [
+        "1 photo added to Survey · Roof, from Slack by Pat: a.jpg"
+    ]
+    rows = list(deps.store.db.query("select action, outcome, coperniq_user_id from audit_log"))
+    assert rows == [
+        {"action": "photo_note", "outcome": "found_after_unknown_outcome", "coperniq_user_id": 7}
+    ]
+
+
+def test_the_photo_note_names_ten_photos_then_counts_the_rest() -> None:
+    names = [f"p{i}.jpg" for i in range(12)]
+    text = photo_flow.photo_note(names, "Survey\n· Roof [x|~id:1]", people.Author("U1", "Jo", 1))
+    assert text.startswith("12 photos added to Survey · Roof (x ~id:1), from Slack by Jo: p0.jpg")
+    assert text.endswith("p9.jpg and 2 more")

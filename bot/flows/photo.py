@@ -4,11 +4,18 @@ Per photo: get it from Slack, upload it to the project's files (once, even when 
 answer was lost), then attach it to the field. Each photo is one write_once keyed by (form, field,
 Slack file), so a double click, a Slack retry or a second person sending the same photo never
 attaches it twice.
+
+Then a note on the project says who added them ("3 photos added to Survey · Roof, from Slack by
+Jane Doe: …"): Coperniq shows every file as the API key user's. The note is a write_once of its
+own keyed by the photos it reports, its text kept in `progress` before it is sent, so a retry
+after a lost answer looks for that text first. A failed note is logged; the photos stay attached.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot import submissions
 from bot.blocks.photo import MAX_UPLOAD_BYTES, file_fields, open_forms
 from bot.coperniq.errors import CoperniqError, NotFound
+from bot.people import Author, attribution, clean_name
 from bot.records import PROJECT
 from bot.slackfiles import SlackFileError, download
 
@@ -29,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTION = "attach_photo"
+NOTE_ACTION = "photo_note"
+# The note names this many photos, then says how many more.
+NOTE_NAMES = 10
 # files.info's answers for a file in a conversation the bot is not part of.
 _NOT_VISIBLE = ("file_not_found", "access_denied", "not_in_channel")
 
@@ -41,6 +52,8 @@ class PhotoResults:
     already: list[str] = field(default_factory=list)  # attached before (a retry, another person)
     pending: list[str] = field(default_factory=list)  # another submission is attaching it now
     failed: list[tuple[str, str | None]] = field(default_factory=list)  # (name, why)
+    # How the project note about the photos this submission added ended (None: nothing added).
+    note: submissions.Outcome | None = None
 
     @property
     def only_pending(self) -> bool:
@@ -68,9 +81,17 @@ def attach_photos(
     project_id: int,
     form_id: int,
     column_id: int,
+    author: Callable[[], Author],
+    field_label: str,
 ) -> PhotoResults:
-    """Attach each Slack file to the field; one photo's failure never stops the others."""
+    """Attach each Slack file to the field; one photo's failure never stops the others.
+
+    Then a note on the project names the photos this submission added, `field_label` ("form ·
+    field") and `author`, who is asked once, only when something is written.
+    """
     results = PhotoResults()
+    by = functools.cache(author)
+    added: dict[str, str] = {}  # Slack file id -> name, of the photos this submission attached
     for file in files:
         name = str(file.get("name") or file["id"])
         written = _attach_one(
@@ -82,8 +103,10 @@ def attach_photos(
             project_id=project_id,
             form_id=form_id,
             column_id=column_id,
+            by=by,
         )
         if written.outcome.written:
+            added[file["id"]] = name
             # FOUND: an earlier try whose answer was lost had attached it.
             target = results.already if written.outcome is submissions.Outcome.FOUND else None
             (target if target is not None else results.attached).append(name)
@@ -94,7 +117,78 @@ def attach_photos(
         else:
             why = written.why or "something went wrong on our side; try again in a minute."
             results.failed.append((name, why))
+    if added:
+        who = by()
+        results.note = _post_note(
+            db,
+            coperniq,
+            user=user,
+            where=(project_id, form_id, column_id),
+            added=added,
+            text=photo_note(list(added.values()), field_label, who),
+            coperniq_user=who.coperniq_id,
+        )
     return results
+
+
+def photo_note(names: list[str], field_label: str, author: Author) -> str:
+    """The project note about photos added from Slack: how many, where, by whom, which."""
+    count = len(names)
+    where = clean_name(field_label, 200) or "a form"
+    shown = [clean_name(n, 100) for n in names[:NOTE_NAMES]]
+    more = f" and {count - len(shown)} more" if count > len(shown) else ""
+    photos = "1 photo" if count == 1 else f"{count} photos"
+    return f"{photos} added to {where}, {attribution(author)}: {', '.join(shown)}{more}"
+
+
+def _post_note(
+    db: Database,
+    coperniq: CoperniqClient,
+    *,
+    user: str,
+    where: tuple[int, int, int],
+    added: dict[str, str],
+    text: str,
+    coperniq_user: int | None,
+) -> submissions.Outcome:
+    """Post `text` on the project (of `where`: project, form, field) once for the `added` photos."""
+    project_id, form_id, column_id = where
+
+    def lookup(claim: submissions.Claim) -> dict[str, Any] | None:
+        sent = str((claim.progress or {}).get("note") or "").strip()
+        if not sent:
+            return None  # the earlier try stopped before sending anything
+        notes = coperniq.notes.list(PROJECT.kind, project_id)
+        return next((n for n in notes if str(n.get("note") or "").strip() == sent), None)
+
+    def create(claim: submissions.Claim) -> dict[str, Any]:
+        # An earlier try's text if it sent one (the name may read otherwise now): one to look for.
+        body = (claim.progress or {}).get("note") or text
+        submissions.note_progress(db, claim.key, note=body)
+        return coperniq.notes.create(PROJECT.kind, project_id, body)
+
+    def saved_as(note: dict[str, Any]) -> submissions.Saved:
+        detail = {"note": note.get("id"), "form": form_id, "photos": len(added)}
+        return submissions.Saved(
+            "note",
+            note.get("id"),
+            audit_type=PROJECT.kind,
+            audit_id=project_id,
+            audit_detail=detail,
+        )
+
+    write = submissions.Write(
+        slack_user=user,
+        action=NOTE_ACTION,
+        details={"form": form_id, "column": column_id, "files": sorted(added)},
+        what=f"Noting {len(added)} photos on project {project_id}",
+        lookup=lookup,
+        create=create,
+        saved_as=saved_as,
+        fingerprint_user="",
+        coperniq_user=coperniq_user,
+    )
+    return submissions.write_once(db, write).outcome
 
 
 def _attach_one(
@@ -107,6 +201,7 @@ def _attach_one(
     project_id: int,
     form_id: int,
     column_id: int,
+    by: Callable[[], Author],
 ) -> submissions.Written:
     resolved: dict[str, Any] = {}
 
@@ -157,6 +252,7 @@ def _attach_one(
             audit_type=PROJECT.kind,
             audit_id=project_id,
             audit_detail={"form": form_id, "column": column_id, **detail},
+            coperniq_user=by().coperniq_id,
         )
 
     write = submissions.Write(

@@ -27,8 +27,10 @@ from bot.blocks.records import record_option
 from bot.coperniq.errors import CoperniqError
 from bot.flows.photo import attach_photos, fields_for, forms_for
 from bot.ids import Block
+from bot.people import author_of
 from bot.records import PROJECT, find_project, parse_value, record_url
 from bot.refs import NotARecordNumber, parse_id
+from bot.store import utcnow
 from handlers.views.common import no_single_project, open_view, post_result, update_view
 
 if TYPE_CHECKING:
@@ -187,6 +189,10 @@ def submit(
     files += [dict(f) for f in data["files"]]
     ack(response_action="update", view=photo_working_modal(len(files)))
     user = body["user"]["id"]
+    texts = selected_texts(view)
+    # The option reads "name · phase · status"; the confirmation and the note name the form only.
+    form_name = texts.get(Block.PHOTO_FORM, f"form {data['form_id']}").split(" · ")[0]
+    field_name = texts.get(Block.PHOTO_FIELD, "photos")
     results = attach_photos(
         store.db,
         coperniq.interactive,
@@ -196,18 +202,19 @@ def submit(
         project_id=data["project_id"],
         form_id=data["form_id"],
         column_id=data["column_id"],
+        # Asked after the ack, and only when a photo is attached: who the project note names.
+        author=lambda: author_of(store.db, coperniq.interactive, client, user, utcnow()),
+        field_label=f"{form_name} · {field_name}",
     )
     if results.only_pending:
         # Another submission of the same photos is at work and will post the result itself.
         update_view(client, view["id"], photo_in_progress_modal(len(results.pending)))
         return
-    texts = selected_texts(view)
     message = photo_confirmation(
         user=user,
         project_label=texts.get(Block.PHOTO_PROJECT, f"project {data['project_id']}"),
-        # The option reads "name · phase · status"; the confirmation names the form only.
-        form_name=texts.get(Block.PHOTO_FORM, f"form {data['form_id']}").split(" · ")[0],
-        field_name=texts.get(Block.PHOTO_FIELD, "photos"),
+        form_name=form_name,
+        field_name=field_name,
         attached=results.attached,
         already=results.already,
         pending=results.pending,

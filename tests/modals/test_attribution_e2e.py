@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.ids import Block
+from sandbox.scenarios.modals import choose_project_and_form, open_form_with_file
 from tests.modals.e2e import open_modal, posts_to, resubmit, submit, writes
 from tests.slack.harness import CHANNEL, USER
 
@@ -35,18 +36,22 @@ def _log_call(slack: Any, values: dict[str, Any] | None = None) -> tuple[dict[st
     project = slack.sandbox.find("projects")[0]
     view = open_modal(slack, f"call {project['number']}", updates=1)
     submit(slack, view, values or CALL)
-    slack.wait_until(lambda: posts_to(slack, CHANNEL))
+    _wait_done(slack, view)
     posts = writes(slack, "POST", f"/projects/{project['id']}/calls")
     assert len(posts) == 1
     return project, posts[0]
 
 
+def _wait_done(slack: Any, view: dict[str, Any]) -> None:
+    """Wait until the modal shows its last state (after the confirmation in the channel)."""
+    slack.wait_until(lambda: ":white_check_mark:" in str(slack.fake_slack.view(view["id"])))
+
+
 def _open_request(slack: Any) -> Any:
     """Open the request and wait for its confirmation: the POST."""
-    before = len(posts_to(slack, CHANNEL))
     view = open_modal(slack, "request", updates=1)
     submit(slack, view, REQUEST)
-    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) > before)
+    _wait_done(slack, view)
     posts = writes(slack, "POST", "/opportunities")
     assert len(posts) == 1
     return posts[0]
@@ -192,3 +197,89 @@ def test_a_signed_request_whose_answer_was_lost_is_found_not_created_again(slack
     assert made[0]["description"].endswith("— opened from Slack by Dana Whitfield")
     rows = list(slack.store.db.query("select outcome, coperniq_user_id from audit_log"))
     assert rows == [{"outcome": "found_after_unknown_outcome", "coperniq_user_id": 1001}]
+
+
+# --- photos: a note on the project says who added them ----------------------------------------
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"\x00" * 2000
+
+
+def _photo_form(slack: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], Any]:
+    """(project, form, FILE field, the photo modal with the project and form chosen)."""
+    project, form, field = open_form_with_file(slack)
+    view = choose_project_and_form(slack, open_modal(slack, "photo"), project, form)
+    return project, form, field, view
+
+
+def _notes(slack: Any, project: dict[str, Any]) -> list[Any]:
+    return writes(slack, "POST", f"/projects/{project['id']}/notes")
+
+
+def test_photos_get_one_project_note_naming_who_added_them(slack) -> None:
+    slack.fake_slack.add_user(USER, email=DANA)
+    project, form, field, view = _photo_form(slack)
+    files = [
+        slack.fake_slack.add_file(JPEG, "roof1.jpg"),
+        slack.fake_slack.add_file(JPEG, "r2.jpg"),
+    ]
+    values = {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files}
+    submit(slack, view, values)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    notes = _notes(slack, project)
+    assert len(notes) == 1 and notes[0].status == 201
+    where = f"{form['name']} · {field['name']}"
+    assert notes[0].body == {
+        "body": f"2 photos added to {where}, from Slack by Dana Whitfield: roof1.jpg, r2.jpg"
+    }
+    assert _audit(slack) == [
+        (USER, "attach_photo", 1001),
+        (USER, "attach_photo", 1001),
+        (USER, "photo_note", 1001),
+    ]
+    # Slack's retry of the same submission: nothing attached, so nothing noted, Slack not asked.
+    resubmit(slack, view, values)
+    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=10)
+    assert len(_notes(slack, project)) == 1 and len(_audit(slack)) == 3
+    assert len(_users_info(slack)) == 1
+
+
+def test_an_unlinked_persons_photo_note_names_them_by_their_slack_name(slack) -> None:
+    slack.fake_slack.add_user(USER, email="pat@elsewhere.example.com", real_name="Pat Quinn")
+    project, _, field, view = _photo_form(slack)
+    file = slack.fake_slack.add_file(JPEG, "panel.jpg")
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [file]})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    body = _notes(slack, project)[0].body["body"]
+    assert body.startswith("1 photo added to ") and body.endswith(
+        ", from Slack by Pat Quinn: panel.jpg"
+    )
+    assert {row[2] for row in _audit(slack)} == {None}
+
+
+def test_a_failed_note_leaves_the_photos_attached_and_says_nothing_failed(slack) -> None:
+    project, form, field, view = _photo_form(slack)
+    slack.sandbox.inject(path=f"/projects/{project['id']}/notes", method="POST", status=500)
+    file = slack.fake_slack.add_file(JPEG, "meter.jpg")
+    submit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [file]})
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    text = posts_to(slack, CHANNEL)[0]["text"]
+    assert "1 photo attached" in text and "failed" not in text
+    assert len(writes(slack, "POST", f"/forms/{form['id']}/fields/file-from-url")) == 1
+    assert [r.status for r in _notes(slack, project)] == [500]
+    assert [row[1] for row in _audit(slack)] == ["attach_photo"]
+
+
+def test_a_photo_whose_attach_answer_was_lost_is_noted_when_the_retry_finds_it(slack) -> None:
+    project, form, field, view = _photo_form(slack)
+    path = f"/forms/{form['id']}/fields/file-from-url"
+    slack.sandbox.inject(path=path, method="POST", timeout=0.5, apply_first=True, times=1)
+    file = slack.fake_slack.add_file(JPEG, "inverter.jpg")
+    values = {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: [file]}
+    submit(slack, view, values)
+    slack.wait_until(lambda: posts_to(slack, CHANNEL), timeout=10)
+    assert _notes(slack, project) == []  # not known to be attached: nothing to say yet
+    resubmit(slack, view, values)
+    slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=10)
+    assert len(writes(slack, "POST", path)) == 1
+    notes = _notes(slack, project)
+    assert len(notes) == 1 and notes[0].body["body"].endswith(": inverter.jpg")

@@ -52,8 +52,10 @@ def test_photos_go_to_the_chosen_form_field_once_each(slack):
     check_message({"text": message["text"], "blocks": message["blocks"]})
     assert "2 photos attached" in message["text"] and form["name"] in message["text"]
     assert field["name"] in message["text"]
-    rows = list(slack.store.db.query("select action, record_id from audit_log"))
-    assert rows == [{"action": "attach_photo", "record_id": str(project["id"])}] * 2
+    rows = list(slack.store.db.query("select action, record_id from audit_log order by id"))
+    # Each photo, then the project note saying who added them.
+    assert [r["action"] for r in rows] == ["attach_photo", "attach_photo", "photo_note"]
+    assert {r["record_id"] for r in rows} == {str(project["id"])}
     # The same submission again (Slack's retry) attaches nothing twice.
     resubmit(slack, view, {Block.PHOTO_FIELD: str(field["columnId"]), Block.PHOTO_FILES: files})
     slack.wait_until(lambda: len(posts_to(slack, CHANNEL)) == 2, timeout=10)
