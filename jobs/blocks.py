@@ -1,7 +1,8 @@
 """The digest message every job posts, shaped once: models, Block Kit and readable text (pure).
 
 A digest is a main message (a header, the job's summary blocks, the first items, a footer) and
-thread replies listing the rest. Every item is a card: its line, what people did to it from Slack
+thread replies listing the rest, or, when that would take more than MAX_REPLIES replies, the full
+list as one CSV file in the thread. Every item is a card: its line, what people did to it from Slack
 ("Taken by @x · 10:42"), and a row of buttons the job supplies (Take it, Snooze…, Open in
 Coperniq) while the item is current. Its models are plain dicts kept in the store, so a posted
 message can be re-rendered with an item marked resolved, moved (listed again in a later digest)
@@ -18,6 +19,11 @@ MAX_BLOCKS = 50
 SECTION_CHARS = 2900
 # Items per thread reply: each is a section and a row of buttons (2 blocks), within 50 blocks.
 ITEMS_PER_REPLY = 20
+# Thread replies a digest may have. Past 100 cards nobody reads a thread to the end, and at
+# Slack's pace of about a message a second a big backlog (the first digest over ~32,000 overdue
+# invoices) would take half an hour of replies; beyond this the full list goes into the thread as
+# one CSV file instead, which a spreadsheet sorts and filters.
+MAX_REPLIES = 5
 # An item's row of buttons is the actions block with this block_id prefix and the item's key.
 ITEM_BLOCK = "alert-item:"
 ACTS_SHOWN = 3  # the latest acts shown under an item's line
@@ -95,30 +101,53 @@ def split_models(
     listed: list[dict[str, Any]],
     notes: list[str] | None,
     main_items: int,
+    *,
+    csv_name: str | None = None,
+    csv_title: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Complete a main message model with its first items; the rest become thread replies."""
+    """Complete a main message model with its first items; the rest go to its thread.
+
+    Up to MAX_REPLIES replies, the rest become thread replies of cards. Beyond that the main
+    model says so under "attachment" (rows, filename: small, as it is stored) and one "csv" model
+    follows with the items not in the main message: the engine turns the main's and its items
+    into a CSV in the thread at post time. The csv model is never stored or rendered.
+    """
+    rest = listed[main_items:]
     main.update(
         {
             "job": job,
             "kind": "main",
             "listed": len(listed),
             "items": listed[:main_items],
-            "more": max(0, len(listed) - main_items),
+            "more": len(rest),
             "notes": list(notes or []),
             "resolved": [],
         }
     )
-    rest = chunks(listed[main_items:], ITEMS_PER_REPLY)
+    if len(rest) > MAX_REPLIES * ITEMS_PER_REPLY:
+        filename = csv_name or f"{job}.csv"
+        main["attachment"] = {"rows": len(listed), "filename": filename}
+        csv_model = {
+            "job": job,
+            "kind": "csv",
+            "items": rest,
+            "rows": len(listed),
+            "filename": filename,
+            "title": csv_title or filename,
+            "comment": f"The full list: {len(listed)} rows, in the order of the digest above.",
+        }
+        return [main, csv_model]
+    parts = chunks(rest, ITEMS_PER_REPLY)
     replies = [
         {
             "job": job,
             "kind": "thread",
             "part": n + 1,
-            "parts": len(rest),
+            "parts": len(parts),
             "items": items,
             "resolved": [],
         }
-        for n, items in enumerate(rest)
+        for n, items in enumerate(parts)
     ]
     return [main, *replies]
 
@@ -209,13 +238,24 @@ def _listed_blocks(
     for item in model["items"]:
         blocks.extend(item_blocks(model, item, line, actions))
     footer = []
-    if model["more"]:
+    attachment = model.get("attachment")
+    if attachment and attachment.get("failed"):
+        footer.append(
+            f"The full list of {attachment['rows']} {noun} could not be attached; the "
+            f"{model['more']} not shown here are listed again in the next digest."
+        )
+    elif attachment:
+        footer.append(
+            f"The full list of {attachment['rows']} {noun} is attached in the thread as a CSV."
+        )
+    elif model["more"]:
         footer.append(f"…and {model['more']} more in the thread.")
     resolved = model.get("resolved", [])
     if resolved:
+        # The items of an attached CSV are recorded against this message: they count here.
+        where = "in this digest and its CSV" if attachment else "listed here"
         footer.append(
-            f"✅ Since this was posted, {len(set(resolved))} of the {noun} listed here "
-            "were resolved."
+            f"✅ Since this was posted, {len(set(resolved))} of the {noun} {where} were resolved."
         )
     footer.extend(f"⚠️ {note}"[:SECTION_CHARS] for note in model["notes"][:3])
     blocks.extend(context(text) for text in footer)
@@ -258,9 +298,15 @@ def digest_text(
     """A digest as plain text: its head lines, its notes, then every item, thread ones marked."""
     main, replies = models[0], models[1:]
     lines = [*head, *(f"! {note}" for note in main["notes"])]
+    attachment = main.get("attachment")
+    if attachment:
+        lines.append(
+            f"Full list: attached in the thread as a CSV of {attachment['rows']} rows "
+            f"({attachment['filename']}), instead of thread replies"
+        )
     items = main["items"] + [i for r in replies for i in r["items"]]
     for n, item in enumerate(items, 1):
         if n == len(main["items"]) + 1:
-            lines.append("  -- thread reply --")
+            lines.append("  -- in the CSV only --" if attachment else "  -- thread reply --")
         lines.append(item_text(item))
     return "\n".join(lines)

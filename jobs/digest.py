@@ -4,7 +4,8 @@ A job names itself and its settings (crontab, channel, re-alert interval), ranks
 does three things: `collect(run)` fetches from Coperniq (through its caches) and selects what is
 alerting now into a Snapshot; `build(snapshot, announce, now, settings)` turns the items one
 channel announces into message models; `render(model)` / `to_text(models)` turn a model into
-Block Kit and readable text. Claiming, planning, posting, recording and resolving are the
+Block Kit and readable text, and `to_csv(items)` a long digest's full list into the CSV file
+attached in its thread. Claiming, planning, posting, recording and resolving are the
 engine's (jobs.engine), for every job alike.
 
 One snapshot feeds every channel of a job: the engine narrows it to what each channel accepts
@@ -13,10 +14,13 @@ and plans each channel against that channel's own alert state.
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import ENV_NAMES, Settings
@@ -28,6 +32,37 @@ if TYPE_CHECKING:
     from jobs.state import AlertRow
 
 Model = dict[str, Any]  # one Slack message's content as plain data (kept to re-render it later)
+
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)`,
+# `+cmd|...`, `@SUM(...)`; tab and carriage return are read past by some), and client, project
+# and form names are typed by anyone in Coperniq: such a text cell gets a leading apostrophe,
+# which spreadsheets show as plain text ("CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell: text a spreadsheet would run as a formula is defused; numbers as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def csv_money(amount: float) -> Decimal:
+    """Dollars as a plain number with two decimals (1234.5 -> 1234.50), for a CSV cell."""
+    return Decimal(f"{amount:.2f}")
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A CSV file: the header, then one line per row, text cells defused (csv_cell)."""
+    out = io.StringIO()
+    # Excel reads a CSV as UTF-8 only when it starts with a byte order mark; without it a client
+    # named "Müller" opens as "MÃ¼ller". Other spreadsheets and csv readers skip it.
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([csv_cell(value) for value in row])
+    return out.getvalue()
 
 
 class LeaseLost(RuntimeError):
@@ -46,7 +81,7 @@ class RunResult:
     dry_run: bool = False
     ran: bool = True  # False when another process held the lease
     posted: int = 0  # items announced in messages that reached Slack
-    messages: int = 0  # Slack messages posted (main + thread replies)
+    messages: int = 0  # Slack messages posted (main + thread replies or the CSV file)
     updated: int = 0  # chat.update calls that succeeded (resolutions shown in place)
     resolved: int = 0  # items recorded as resolved
     skipped: int = 0  # items still alerting, already announced, not due again
@@ -191,7 +226,7 @@ class DigestJob(Protocol):
     def build(
         self, snapshot: Snapshot, announce: set[str], now: datetime, settings: Settings
     ) -> list[Model]:
-        """Message models for one channel's digest (main message first, then thread replies)."""
+        """Models for one channel's digest: the main message, then thread replies or a csv model."""
         ...
 
     def render(self, model: Model) -> tuple[str, list[dict[str, Any]]]:
@@ -200,4 +235,8 @@ class DigestJob(Protocol):
 
     def to_text(self, models: list[Model]) -> str:
         """A whole digest as readable text (dry run, demo)."""
+        ...
+
+    def to_csv(self, items: list[Model]) -> str:
+        """A digest's announced items (their views, in digest order) as a CSV file's text."""
         ...

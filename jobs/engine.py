@@ -2,9 +2,10 @@
 
 `run(job, deps, now, ...)` is a whole run, top to bottom: take the job's lease, let the job
 collect one snapshot, then for each of the job's channels plan that channel's digest against its
-own alert state, post it (main message, thread replies), record each message's items as it is
-accepted, mark earlier messages whose items were listed again, and show resolved items in the
-messages that announced them. `resolve_items` does the last step for items an outside event
+own alert state, post it (main message, then thread replies, or for a long list one CSV file of
+it in the main message's thread), record each message's items as it is accepted (a CSV's against
+the main message), mark earlier messages whose items were listed again, and show resolved items
+in the messages that announced them. `resolve_items` does the last step for items an outside event
 (a webhook) reports resolved between runs.
 
 Nothing is recorded before Slack accepts a message, so a failed post is retried by the next run,
@@ -21,13 +22,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from jobs import state
 from jobs.cards import change_card
 from jobs.digest import (
     Channel,
     DigestJob,
+    Item,
     LeaseLost,
     Model,
     Run,
@@ -36,7 +38,7 @@ from jobs.digest import (
     Snapshot,
 )
 from jobs.plan import Plan, plan_alerts
-from jobs.slackpost import SlackPoster, slack_failure
+from jobs.slackpost import SlackPoster, slack_error, slack_failure
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -50,6 +52,20 @@ GONE = frozenset({"message_not_found", "cant_update_message", "channel_not_found
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _upload_failure(exc: Exception) -> str:
+    """One line on why a file upload failed, with what to do when it is a setup problem."""
+    if not isinstance(exc, SlackApiError):
+        # The upload itself (files_upload_v2's step 2) or the network: no Slack error code.
+        return f"{type(exc).__name__}: {str(exc)[:200]}"
+    why = slack_failure(exc)
+    error = slack_error(exc)
+    if error == "missing_scope":
+        why += "; the app needs the files:write scope: reinstall it from `coperniq-bot manifest`"
+    elif error == "not_in_channel":
+        why += "; invite the bot to the channel"
+    return why
 
 
 def run(
@@ -269,16 +285,26 @@ class _Slack:
         rows: dict[str, state.AlertRow],
         digest: Snapshot,
     ) -> None:
-        """Post a digest's messages (main first), recording each message's items once accepted."""
+        """Post a digest's messages (main first), recording each message's items once accepted.
+
+        A long digest's "csv" model is no message: its items go into a CSV file in the main
+        message's thread, and are recorded against the main message once Slack accepts the file.
+        """
         job, result = self.job, self.result
         items = {i.key: i for i in digest.items}
         result.texts.append(job.to_text(models))
+        main: Model | None = None
         main_ts: str | None = None
         # Earlier messages that listed an item announced again now (escalation, reminder).
         superseded: dict[tuple[str, str], list[str]] = defaultdict(list)
         carried = state.carried_acts(self.db, job.id, {i.key: i.view for i in digest.items})
         for model in models:
             keys = [item["key"] for item in model["items"]]
+            if model["kind"] == "csv":
+                assert main is not None and main_ts is not None  # main is first, or we returned
+                if self._attach(channel, main, main_ts, model):
+                    self._record_message(channel, main_ts, keys, rows, items, superseded)
+                continue
             # What people already did to an item (taken, nudged) stays on its new card.
             acts = {key: carried[key] for key in keys if key in carried}
             if acts:
@@ -305,18 +331,87 @@ class _Slack:
                     return  # without the main message the replies have nowhere to go
                 continue
             if main_ts is None:
-                main_ts = ts
+                main, main_ts = model, ts
             result.messages += 1
             state.save_model(self.db, job.id, channel, ts, model, self.ctx.now)
-            with self.db.conn:  # one commit per message, not per item
-                self.db.execute("begin immediate")
-                for key in keys:
-                    old = rows.get(key)
-                    if not self._record(channel, ts, key, items[key].level, items[key].view, old):
-                        continue
-                    if old is not None and old.open and old.message_ts and old.message_ts != ts:
-                        superseded[(old.channel or channel, old.message_ts)].append(key)
+            self._record_message(channel, ts, keys, rows, items, superseded)
         self._mark_moved(superseded)
+
+    def _record_message(
+        self,
+        channel: str,
+        ts: str,
+        keys: list[str],
+        rows: dict[str, state.AlertRow],
+        items: dict[str, Item],
+        superseded: dict[tuple[str, str], list[str]],
+    ) -> None:
+        """Record the items Slack accepted in message `ts`, noting earlier messages they were in."""
+        with self.db.conn:  # one commit per message, not per item
+            self.db.execute("begin immediate")
+            for key in keys:
+                old = rows.get(key)
+                if not self._record(channel, ts, key, items[key].level, items[key].view, old):
+                    continue
+                if old is not None and old.open and old.message_ts and old.message_ts != ts:
+                    superseded[(old.channel or channel, old.message_ts)].append(key)
+
+    def _attach(self, channel: str, main: Model, main_ts: str, model: Model) -> bool:
+        """Upload a long digest's full list as a CSV in its main message's thread; accepted?"""
+        job, result = self.job, self.result
+        rest = len(model["items"])
+        try:
+            self.keep()
+        except (LeaseLost, RunStopped):
+            # The run stops here; one quick update keeps the main message from promising a CSV.
+            self._show_not_attached(channel, main_ts, keep=False)
+            raise
+        try:
+            content = job.to_csv(main["items"] + model["items"])
+            self.poster.upload(
+                channel,
+                main_ts,
+                filename=model["filename"],
+                content=content,
+                title=model["title"],
+                comment=model["comment"],
+            )
+        except Exception as exc:
+            # The main message's items are recorded; the rest are announced by the next run.
+            if isinstance(exc, (SlackClientError, OSError)):
+                log.warning(
+                    "%s: attaching the full list (%d rows) to message %s failed: %s; the next "
+                    "run announces the %d item(s) not in the main message",
+                    job.id,
+                    model["rows"],
+                    main_ts,
+                    _upload_failure(exc),
+                    rest,
+                )
+            else:
+                log.exception("%s: attaching the full list to message %s failed", job.id, main_ts)
+            result.failed += rest
+            self._show_not_attached(channel, main_ts)
+            return False
+        result.messages += 1
+        return True
+
+    def _show_not_attached(self, channel: str, ts: str, *, keep: bool = True) -> None:
+        """Say in the main message that its CSV is missing and its rest comes next run."""
+
+        def not_attached(model: dict[str, Any]) -> None:
+            model["attachment"] = {**model.get("attachment", {}), "failed": True}
+
+        if keep:
+            self.keep()
+        try:
+            if change_card(
+                self.db, self.job, channel, ts, not_attached, self.ctx.now, self.poster.update
+            ):
+                self.result.updated += 1
+        except Exception:
+            # Cosmetic: what was announced is recorded either way.
+            log.exception("%s: marking message %s's CSV as missing failed", self.job.id, ts)
 
     def _record(
         self,
@@ -349,7 +444,14 @@ class _Slack:
 
     def _mark_moved(self, superseded: dict[tuple[str, str], list[str]]) -> None:
         """Show, in each earlier message, that its item was listed again in a newer one."""
-        for (channel, ts), keys in superseded.items():
+        for (channel, ts), listed in superseded.items():
+            # Only what the message shows: items listed only in its CSV change nothing on it,
+            # and 30,000 of them would bloat the model re-rendered on every click.
+            earlier = state.load_model(self.db, channel, ts)
+            shown = {item["key"] for item in earlier["items"]} if earlier else set()
+            keys = [key for key in listed if key in shown]
+            if not keys:
+                continue
             self.keep()
 
             def moved(model: dict[str, Any], keys: list[str] = keys) -> None:

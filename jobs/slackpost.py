@@ -38,15 +38,19 @@ def retry_after_seconds(exc: SlackApiError, default: float = 1.0) -> float | Non
         return default
 
 
-def slack_failure(exc: SlackApiError) -> str:
-    """Slack's error code and HTTP status of a failed call, for one log line."""
+def slack_error(exc: SlackApiError) -> str | None:
+    """Slack's error code of a failed call (`missing_scope`), if it answered with one."""
     response = exc.response
     try:
-        error = response.get("error") if response is not None else None
+        return response.get("error") if response is not None else None
     except ValueError:  # a binary answer (an HTML error page read as bytes)
-        error = None
-    status = getattr(response, "status_code", None)
-    return f"{error or 'no error code'} (HTTP {status})"
+        return None
+
+
+def slack_failure(exc: SlackApiError) -> str:
+    """Slack's error code and HTTP status of a failed call, for one log line."""
+    status = getattr(exc.response, "status_code", None)
+    return f"{slack_error(exc) or 'no error code'} (HTTP {status})"
 
 
 class SlackPoster:

@@ -3,7 +3,8 @@
 What: a digest of overdue invoices (status SENT, PARTIALLY_PAID or OVERDUE, due date before
 today in BOT_TIMEZONE, balance `amount - amountPaid` above zero): total, accounts-receivable aging
 buckets (1-30, 31-60, 61-90, 90+ days), the largest balances with "Open in Coperniq" links, the full
-list in thread replies when it does not fit in one message.
+list in thread replies when it does not fit in one message, or as one CSV file in the thread when
+that would take more than 5 replies (jobs.blocks.MAX_REPLIES).
 When: INVOICE_ALERT_CRON (default `0 8 * * 1-5`) in BOT_TIMEZONE.
 Where: INVOICE_ALERT_CHANNEL; the job is off when that is unset.
 Dedupe key: ("overdue-invoices", channel, "invoice:<id>") in alert_items, level = aging bucket. An
@@ -63,3 +64,6 @@ class OverdueInvoicesJob:
 
     def to_text(self, models: list[Model]) -> str:
         return messages.to_text(models)
+
+    def to_csv(self, items: list[Model]) -> str:
+        return messages.to_csv(items)

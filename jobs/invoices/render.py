@@ -12,10 +12,21 @@ from bot.ids import Action
 from bot.records import record_url
 from jobs import blocks
 from jobs.blocks import money, mrkdwn_escape
+from jobs.digest import csv_money, csv_text
 from jobs.invoices import JOB_ID
 from jobs.invoices.select import BUCKET_LABEL, OverdueInvoice, aging
 
 MAIN_ITEMS = 15  # largest balances shown in the main message; the rest go to the thread
+CSV_COLUMNS = (
+    "Invoice",
+    "Client",
+    "Project",
+    "Balance",
+    "Days overdue",
+    "Bucket",
+    "Due date",
+    "Coperniq link",
+)
 SNOOZE_CHOICES = [("1 day", "1d"), ("3 days", "3d"), ("7 days", "7d")]
 
 
@@ -52,7 +63,15 @@ def build_models(
         "total": round(sum(i.balance for i in overdue), 2),
         "buckets": aging(overdue),
     }
-    return blocks.split_models(JOB_ID, main, listed, notes, main_items)
+    return blocks.split_models(
+        JOB_ID,
+        main,
+        listed,
+        notes,
+        main_items,
+        csv_name=f"overdue-invoices-{main['as_of']}.csv",
+        csv_title=f"Overdue invoices · {_day(main['as_of'])} · full list",
+    )
 
 
 def _day(iso_date: str) -> str:
@@ -141,3 +160,23 @@ def to_text(models: list[dict[str, Any]]) -> str:
         )
 
     return blocks.digest_text(models, head, item_text)
+
+
+def to_csv(items: list[dict[str, Any]]) -> str:
+    """The digest's invoices as CSV, one row each in digest order (largest balance first)."""
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            [
+                item["uid"],
+                item["client"],
+                item["project"],
+                csv_money(item["balance"]),
+                item["days"],
+                BUCKET_LABEL[item["bucket"]],
+                item["due"],
+                item["url"],
+            ]
+            for item in items
+        ),
+    )

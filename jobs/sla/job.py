@@ -5,7 +5,8 @@ phase (Workflows 2.0 `phase`, or `stage` on older workflows) has an SLA, `timeIn
 or past `yellowSla` (yellow) or `redSla` (red), and the form belongs to that phase and is not
 COMPLETED or CANCELLED. A phase without an SLA never alerts.
 When: SLA_ALERT_CRON (default `0 8-17 * * 1-5`, hourly in business hours) in BOT_TIMEZONE.
-Where: SLA_ALERT_CHANNEL, one message per run (red first, then yellow); off when that is unset.
+Where: SLA_ALERT_CHANNEL, one message per run (red first, then yellow), the rest in thread
+replies or, past 5 of them, one CSV file in the thread; off when that is unset.
 Dedupe key: ("form-sla", channel, "form:<form id>") in alert_items, level yellow|red: announced
 once per level, again on escalation or after SLA_REALERT_HOURS; when the form is completed or
 cancelled, or its project leaves the phase, the message part that announced it is re-rendered
@@ -83,3 +84,6 @@ class FormSlaJob:
 
     def to_text(self, models: list[Model]) -> str:
         return messages.to_text(models)
+
+    def to_csv(self, items: list[Model]) -> str:
+        return messages.to_csv(items)

@@ -12,12 +12,25 @@ from bot.ids import Action
 from bot.records import record_url
 from jobs import blocks
 from jobs.blocks import mrkdwn_escape
+from jobs.digest import csv_text
 from jobs.sla import JOB_ID
 from jobs.sla.select import FormAlert
 
 MAIN_ITEMS = 15  # each item is a line and a row of buttons: two blocks of Slack's 50
 SNOOZE_CHOICES = [("1 day", "1d"), ("3 days", "3d"), ("Until the phase changes", "phase")]
 ICON = {"red": "🔴", "yellow": "🟡"}
+CSV_COLUMNS = (
+    "Level",
+    "Project number",
+    "Project title",
+    "Phase",
+    "Days in phase",
+    "SLA",
+    "Form",
+    "Assignee",
+    "Status",
+    "Coperniq link",
+)
 
 
 def view(alert: FormAlert, app_url: str) -> dict[str, Any]:
@@ -47,7 +60,15 @@ def build_models(
         "red": sum(1 for i in listed if i["level"] == "red"),
         "yellow": sum(1 for i in listed if i["level"] == "yellow"),
     }
-    return blocks.split_models(JOB_ID, main, listed, notes, main_items)
+    return blocks.split_models(
+        JOB_ID,
+        main,
+        listed,
+        notes,
+        main_items,
+        csv_name=f"form-sla-{local:%Y-%m-%d-%H%M}.csv",
+        csv_title=f"Forms past their phase SLA · {_when(main['as_of'])} · full list",
+    )
 
 
 def _when(as_of: str) -> str:
@@ -131,3 +152,35 @@ def to_text(models: list[dict[str, Any]]) -> str:
         )
 
     return blocks.digest_text(models, head, item_text)
+
+
+def _sla_cell(item: Mapping[str, Any]) -> str:
+    """The phase's SLA thresholds for a CSV cell: "yellow 7 d, red 14 d"."""
+    parts = [
+        f"{name} {item[field]} d"
+        for name, field in (("yellow", "yellow_sla"), ("red", "red_sla"))
+        if item.get(field) is not None
+    ]
+    return ", ".join(parts)
+
+
+def to_csv(items: list[dict[str, Any]]) -> str:
+    """The digest's forms as CSV, one row each in digest order (red first)."""
+    return csv_text(
+        CSV_COLUMNS,
+        (
+            [
+                item["level"],
+                item["project_number"],
+                item["project_title"],
+                item["phase"],
+                item["days"],
+                _sla_cell(item),
+                item["form_name"],
+                item["assignee"],
+                item["status"],
+                item["url"],
+            ]
+            for item in items
+        ),
+    )

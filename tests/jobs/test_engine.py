@@ -16,7 +16,7 @@ from bot.config import Secret, Settings
 from bot.deps import Deps
 from bot.store import Store
 from jobs import blocks, engine, state
-from jobs.digest import Channel, Item, JobSettings, Model, Run, Snapshot
+from jobs.digest import Channel, Item, JobSettings, Model, Run, Snapshot, csv_text
 from jobs.slackpost import SlackPoster
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
@@ -69,6 +69,9 @@ class FixedJob:
 
     def to_text(self, models: list[Model]) -> str:
         return blocks.digest_text(models, ["Fixed"], lambda i: i["key"])
+
+    def to_csv(self, items: list[Model]) -> str:
+        return csv_text(["key", "level"], ([i["key"], i["level"]] for i in items))
 
 
 @pytest.fixture
@@ -154,3 +157,26 @@ def test_a_stop_before_the_first_post_posts_and_records_nothing(
     assert any("shutting down" in n for n in result.notes)
     assert state.load_alerts(deps.store.db, "fixed", None) == {}
     assert state.lease_expiry(deps.store.db, "fixed") is None  # released
+
+
+def test_items_listed_again_change_only_what_the_earlier_message_shows(
+    deps: Deps, fake_slack: Any
+) -> None:
+    # 150 items: 20 in the main message, the rest only in its CSV.
+    job = FixedJob({f"item:{n:03d}": "yellow" for n in range(150)})
+    first = engine.run(job, deps, NOW, poster=poster(deps))
+    assert first.posted == 150 and len(fake_slack.uploaded()) == 1
+    db = deps.store.db
+    [main] = fake_slack.messages("C0ALL")
+    shown = [i["key"] for i in state.load_model(db, "C0ALL", main["ts"])["items"]]
+    assert len(shown) == 20
+
+    # All escalate: a new digest lists them again; the first message marks only its 20 as moved
+    # (one chat.update), and its stored model does not grow by the 130 it never showed.
+    job.levels = dict.fromkeys(job.levels, "red")
+    engine.run(job, deps, NOW + timedelta(hours=1), poster=poster(deps))
+    assert [u["ts"] for u in fake_slack.calls_to("chat.update")] == [main["ts"]]
+    model = state.load_model(db, "C0ALL", main["ts"])
+    assert model is not None and sorted(model["moved"]) == sorted(shown)
+    rows = state.load_alerts(db, "fixed", "C0ALL")
+    assert main["ts"] not in {row.message_ts for row in rows.values()}

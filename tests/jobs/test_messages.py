@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -96,18 +97,71 @@ def test_small_digest_fits_one_message_with_totals_buckets_and_links() -> None:
 
 
 def test_a_large_digest_never_exceeds_50_blocks_and_puts_the_rest_in_thread_replies() -> None:
-    overdue = invoices(450)
+    overdue = invoices(115)  # 15 in the main message, 100 in the thread: the most replies allowed
     models = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
     # Each card is two blocks (its line, its buttons): 20 to a thread reply.
-    assert [m["kind"] for m in models] == ["main"] + ["thread"] * 22
+    assert [m["kind"] for m in models] == ["main"] + ["thread"] * 5
     listed = [i["key"] for m in models for i in m["items"]]
-    assert len(listed) == len(set(listed)) == 450
+    assert len(listed) == len(set(listed)) == 115
     for m in models:
         text, blocks = oi.render(m)
         valid(blocks)
         assert text
     main_text, main_blocks = oi.render(models[0])
-    assert "435 more in the thread" in str(main_blocks)
+    assert "100 more in the thread" in str(main_blocks)
+    assert "attachment" not in models[0] and "CSV" not in str(main_blocks)
+
+
+def test_past_five_thread_replies_the_full_list_goes_to_the_thread_as_a_csv() -> None:
+    overdue = invoices(450)
+    models = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
+    main, attached = models
+    assert (main["kind"], attached["kind"]) == ("main", "csv")  # no thread replies
+    assert main["attachment"] == {"rows": 450, "filename": "overdue-invoices-2026-11-23.csv"}
+    assert len(main["items"]) == 15 and main["more"] == 435
+    # The csv model carries the rest, in digest order after the main message's items.
+    keys = [i["key"] for i in main["items"] + attached["items"]]
+    assert keys == [i.key for i in overdue]
+    assert attached["rows"] == 450 and attached["filename"] == main["attachment"]["filename"]
+    assert attached["title"] and attached["comment"]
+    # The stored main model stays small: no trace of the 435 items only the CSV lists.
+    stored = json.dumps(main)
+    assert len(stored) < 20_000 and overdue[-1].key not in stored
+    _, blocks = oi.render(main)
+    valid(blocks)
+    shown = str(blocks)
+    assert "The full list of 450 invoices is attached in the thread as a CSV." in shown
+    assert "more in the thread" not in shown
+
+
+def test_one_item_past_a_hundred_in_the_thread_tips_it_into_a_csv() -> None:
+    overdue = invoices(116)
+    kinds = [
+        m["kind"] for m in oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
+    ]
+    assert kinds == ["main", "csv"]
+
+
+def test_a_main_message_whose_csv_failed_says_the_rest_comes_next_time() -> None:
+    overdue = invoices(300)
+    main, _ = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
+    main["attachment"]["failed"] = True
+    _, blocks = oi.render(main)
+    valid(blocks)
+    shown = str(blocks)
+    assert "could not be attached" in shown and "285 not shown here" in shown
+    assert "is attached in the thread" not in shown
+
+
+def test_resolved_items_of_the_csv_are_counted_in_the_main_message() -> None:
+    overdue = invoices(300)
+    main, attached = oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP)
+    # One shown in the main message, two only in the CSV: all three recorded against the main.
+    main["resolved"] = [main["items"][0]["key"], *(i["key"] for i in attached["items"][:2])]
+    _, blocks = oi.render(main)
+    valid(blocks)
+    assert cards(blocks)[0][0].startswith("✅ ~")
+    assert "3 of the invoices in this digest and its CSV were resolved" in str(blocks)
 
 
 def test_only_announced_invoices_are_listed_but_totals_cover_all() -> None:
@@ -148,6 +202,18 @@ def test_digest_text_for_dry_run_lists_every_item() -> None:
     assert (
         text.count("d overdue") == 30 and "-- thread reply --" in text and "! budget note" in text
     )
+    assert "CSV" not in text
+
+
+def test_digest_text_of_a_long_digest_lists_every_item_and_says_a_csv_is_attached() -> None:
+    overdue = invoices(250)
+    text = oi.to_text(oi.build_models(overdue, {i.key for i in overdue}, NOW, CHICAGO, APP))
+    assert text.count("d overdue") == 250
+    assert (
+        "Full list: attached in the thread as a CSV of 250 rows "
+        "(overdue-invoices-2026-11-23.csv)" in text
+    )
+    assert "-- in the CSV only --" in text and "-- thread reply --" not in text
 
 
 def alerts(n: int) -> list[fs_select.FormAlert]:
@@ -197,13 +263,24 @@ def test_sla_message_red_first_with_days_against_sla_form_assignee_status_link()
 
 
 def test_sla_message_overflow_goes_to_thread_and_stays_valid() -> None:
-    found = alerts(400)
+    found = alerts(120)
     models = fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP, notes=["x" * 4000])
     assert models[0]["kind"] == "main" and all(m["kind"] == "thread" for m in models[1:])
+    assert 1 < len(models) <= 6
     for m in models:
         valid(fs.render(m)[1])
     models[1]["resolved"] = [models[1]["items"][0]["key"]]
     assert "✅ ~#" in str(fs.render(models[1])[1])
+
+
+def test_a_long_sla_digest_attaches_its_full_list_as_a_csv() -> None:
+    found = alerts(400)
+    main, attached = fs.build_models(found, {a.key for a in found}, NOW, CHICAGO, APP)
+    assert attached["kind"] == "csv"
+    assert main["attachment"] == {"rows": len(found), "filename": "form-sla-2026-11-23-0800.csv"}
+    _, blocks = fs.render(main)
+    valid(blocks)
+    assert f"The full list of {len(found)} forms is attached in the thread as a CSV." in str(blocks)
 
 
 def test_every_alert_button_uses_the_link_action_the_app_acks() -> None:
