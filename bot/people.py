@@ -480,7 +480,9 @@ def author_of(
             return Author(slack_user, NEUTRAL_AUTHOR, None)  # identify logged Slack's error
         name = _slack_name(user_info(slack_user))
     except Exception as exc:
-        log.warning("Could not tell who %s is, writing as %r: %r", slack_user, NEUTRAL_AUTHOR, exc)
+        # Slack's error code only: its exception text quotes the whole answer.
+        why = (exc.response or {}).get("error") if isinstance(exc, SlackApiError) else repr(exc)
+        log.warning("Could not tell who %s is, writing as %r: %s", slack_user, NEUTRAL_AUTHOR, why)
         return Author(slack_user, NEUTRAL_AUTHOR, None)
     return Author(slack_user, name or NEUTRAL_AUTHOR, None)
 

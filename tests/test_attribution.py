@@ -106,6 +106,17 @@ def test_a_slack_failure_gives_the_neutral_name_and_one_warning(deps, fake_slack
     assert len(fake_slack.calls_to("users.info")) == 1
 
 
+def test_an_unlinked_persons_slack_failure_logs_only_slacks_error_code(
+    deps, fake_slack, caplog
+) -> None:
+    people.unlink_user(deps.store.db, "U0PAT", "U0ADMIN", now=T0)
+    fake_slack.fail("users.info", "missing_scope", times=None)
+    with caplog.at_level(logging.WARNING, logger="bot.people"):
+        assert _author(deps) == people.Author("U0PAT", people.NEUTRAL_AUTHOR, None)
+    warnings = _warnings(caplog)
+    assert len(warnings) == 1 and warnings[0].endswith(": missing_scope")
+
+
 class _Unreachable:
     """A Slack client whose every call fails as an unreachable host does."""
 
