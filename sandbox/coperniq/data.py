@@ -7,7 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from sandbox.coperniq import seed as seeddata
+from sandbox.coperniq.api.invoices import cents
 from sandbox.coperniq.http import ALIASES
+
+# Who records the payments made with pay_invoice (Office Staff, as for the seeded payments).
+OFFICE_USER_ID = 1010
 
 
 class DataMixin:
@@ -207,19 +211,31 @@ class DataMixin:
             self.db.put("projects", rec)
         return self.get("projects", project_id) or rec
 
-    def pay_invoice(self, invoice_id: int, amount: float | None = None) -> dict[str, Any]:
-        """Record a payment (None: the full balance); status becomes PAID or PARTIALLY_PAID."""
+    def pay_invoice(
+        self, invoice_id: int, amount: float | None = None, *, method: str = "ACH"
+    ) -> dict[str, Any]:
+        """Record a payment (None: the full balance, and never more); PAID or PARTIALLY_PAID.
+
+        The payment is listed under the invoice as if the office had recorded it in Coperniq.
+        """
         with self.api._lock:
             rec = self.db.get("invoices", int(invoice_id))
             if rec is None:
                 raise KeyError(f"invoice {invoice_id} not found")
-            balance = round(rec["amount"] - rec["amountPaid"], 2)
-            pay = balance if amount is None else min(float(amount), balance)
-            rec["amountPaid"] = round(rec["amountPaid"] + pay, 2)
-            rec["status"] = "PAID" if rec["amountPaid"] >= rec["amount"] else "PARTIALLY_PAID"
-            rec["updatedAt"] = self.api.now_iso()
-            self.db.put("invoices", rec)
+            balance = cents(rec["amount"]) - cents(rec["amountPaid"])
+            pay = balance if amount is None else min(cents(amount), balance)
+            if pay > 0:
+                self.api.add_payment(rec, pay, method=method, created_by=OFFICE_USER_ID)
+            else:  # nothing to pay: no payment, but the status settles as before
+                rec["status"] = "PAID" if balance <= 0 else "PARTIALLY_PAID"
+                rec["updatedAt"] = self.api.now_iso()
+                self.db.put("invoices", rec)
         return self.get("invoices", invoice_id) or rec
+
+    def payments(self, invoice_id: int) -> list[dict[str, Any]]:
+        """An invoice's payments as GET /invoices/{id}/payments answers them, oldest first."""
+        recs = self.db.all("invoice_payments", parent=("invoice", int(invoice_id)))
+        return [self.api.render("invoice_payments", r) for r in recs]
 
     def set_form_status(self, form_id: int, status: str) -> dict[str, Any]:
         """Move a form to a status (COMPLETED sets isCompleted/completedAt) and bump updatedAt."""

@@ -340,6 +340,13 @@ DROPDOWN_OPTIONS = {
 }
 FORM_STATUSES = ["UNASSIGNED", "ASSIGNED", "REVIEW", "CHANGES_REQUESTED", "COMPLETED", "CANCELLED"]
 INVOICE_STATUSES = ["DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE"]
+# components.schemas.PaymentCreatePaymentMethod.
+PAYMENT_METHODS = ["CASH", "ACH", "CREDIT_CARD", "KLARNA", "AFFIRM", "CHECK"]
+# Payment.status is a free string in the spec and its values are undocumented; a recorded manual
+# payment reads as this one.
+PAYMENT_STATUS = "COMPLETED"
+# The methods seeded payments cycle through: what a contractor's customers mostly pay with.
+_SEEDED_METHODS = ["ACH", "CHECK", "CREDIT_CARD", "ACH", "CHECK", "CASH"]
 
 WORK_ORDER_TEMPLATES = [
     (801, "Site Survey", "Measure roof, shade analysis, photograph main panel.", 5102, 2, 3, 5),
@@ -388,6 +395,40 @@ def user_summary(uid: int) -> dict[str, Any]:
                 "avatarUrl": None,
             }
     return {"id": uid, "firstName": None, "lastName": None, "email": None, "avatarUrl": None}
+
+
+def payment_record(
+    payment_id: int,
+    invoice_id: int,
+    *,
+    amount: float,
+    method: str,
+    paid_at: str,
+    created_at: str,
+    created_by: int,
+    notes: str | None = None,
+    reference: str | None = None,
+) -> dict[str, Any]:
+    """A stored invoice payment (collection invoice_payments, parent ("invoice", id))."""
+    user = user_summary(created_by)
+    return {
+        "id": payment_id,
+        # Spec Payment.invoiceNumber: named for the invoice, described as the payment's own
+        # "display number (when present)"; left null so that nothing is built on either reading.
+        "invoiceNumber": None,
+        "amount": amount,
+        "status": PAYMENT_STATUS,
+        "paymentMethod": method,
+        "paymentDate": paid_at,
+        "paymentReference": reference,
+        "notes": notes,
+        "isExternal": False,
+        "createdAt": created_at,
+        "updatedAt": created_at,
+        "createdBy": {k: user[k] for k in ("id", "firstName", "lastName")},
+        "_parentType": "invoice",
+        "_parentId": invoice_id,
+    }
 
 
 def catalog_item(cid: int) -> dict[str, Any] | None:
@@ -495,6 +536,7 @@ def generate(
             "forms",
             "files",
             "invoices",
+            "invoice_payments",
             "calls",
             "notes",
             "properties",
@@ -1046,6 +1088,23 @@ def generate(
             for key in ("createdAt", "updatedAt", "lastActivity"):
                 if isinstance(rec.get(key), str) and rec[key] > cutoff:
                     rec[key] = cutoff
+    # Whatever an invoice has been paid was one payment, recorded by the office when the invoice
+    # was last touched: the payments of an invoice add up to its amountPaid. Built without the
+    # random generator, so every other seeded value stays what it was before payments existed.
+    for n, inv in enumerate(i for i in out["invoices"] if i["amountPaid"] > 0):
+        method = _SEEDED_METHODS[n % len(_SEEDED_METHODS)]
+        out["invoice_payments"].append(
+            payment_record(
+                ids.take("invoice_payment", 380001),
+                inv["id"],
+                amount=inv["amountPaid"],
+                method=method,
+                paid_at=inv["updatedAt"],
+                created_at=inv["updatedAt"],
+                created_by=1010,
+                reference=f"{4100 + n}" if method == "CHECK" else None,
+            )
+        )
     return out
 
 

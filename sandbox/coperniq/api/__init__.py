@@ -108,6 +108,9 @@ class CoperniqAPI(
         r("GET", "/invoices/{invoiceId}", self.get_invoice)
         r("PATCH", "/invoices/{invoiceId}", self.update_invoice)
         r("DELETE", "/invoices/{invoiceId}", self.delete_invoice)
+        r("GET", "/invoices/{invoiceId}/payments", self.list_invoice_payments)
+        r("POST", "/invoices/{invoiceId}/payments", self.create_invoice_payment)
+        r("GET", "/invoices/{invoiceId}/payments/{paymentId}", self.get_invoice_payment)
         r(
             "GET",
             "/projects/{projectId}/invoices",

@@ -1,8 +1,17 @@
-"""Invoices: the paged envelope, create, update, delete, and a record's invoices."""
+"""Invoices: the paged envelope, create, update, delete, a record's invoices, and payments.
+
+Payments are stored in their own collection, `invoice_payments`, each under its invoice
+(parent ("invoice", id)), so ids ascend in creation order and a list reads them oldest first.
+Recording one adds to the invoice's amountPaid, moves its status to PAID once nothing is left
+to pay (else PARTIALLY_PAID) and bumps its updatedAt, so `updated_after` syncs see the change.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sandbox.coperniq import seed as seeddata
@@ -13,7 +22,19 @@ from sandbox.coperniq.api.base import (
     bad_request,
     not_found,
 )
-from sandbox.coperniq.timeutil import iso
+from sandbox.coperniq.timeutil import iso, parse_iso
+
+# The user an API key acts as (the sandbox's key belongs to the admin, as elsewhere).
+KEY_USER_ID = 1001
+MAX_PAYMENT = 1e12
+# RFC 3339 date-time, what the spec's `format: date-time` means: a date alone, or a time without
+# a zone, is refused (which day a payment fell on depends on the zone).
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def cents(dollars: float | int) -> int:
+    """Dollars as whole cents, half up (the API stores cents; the spec says so)."""
+    return int(Decimal(str(dollars)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) * 100)
 
 
 class InvoicesMixin(ApiBase):
@@ -214,3 +235,102 @@ class InvoicesMixin(ApiBase):
         if not self.db.delete("invoices", iid):
             raise not_found("Invoice", iid)
         return ApiResponse(200, None)
+
+    # ----- payments
+    # -------------------------------------------------------------------------------
+    def list_invoice_payments(self, req: ApiRequest, invoiceId: str) -> ApiResponse:  # noqa: N803
+        """GET /invoices/{invoiceId}/payments: a plain array, oldest first."""
+        iid = self._path_id(invoiceId, "invoiceId")
+        self._require("invoices", iid, "Invoice")
+        payments = self.db.all("invoice_payments", parent=("invoice", iid))
+        return ApiResponse(200, [self.render("invoice_payments", p) for p in payments])
+
+    def get_invoice_payment(
+        self,
+        req: ApiRequest,
+        invoiceId: str,  # noqa: N803
+        paymentId: str,  # noqa: N803
+    ) -> ApiResponse:
+        """GET /invoices/{invoiceId}/payments/{paymentId}: 404 unless it is this invoice's."""
+        iid = self._path_id(invoiceId, "invoiceId")
+        pid = self._path_id(paymentId, "paymentId")
+        self._require("invoices", iid, "Invoice")
+        rec = self.db.get("invoice_payments", pid)
+        if rec is None or rec.get("_parentId") != iid:
+            raise not_found("Payment", pid)
+        return ApiResponse(200, self.render("invoice_payments", rec))
+
+    def create_invoice_payment(self, req: ApiRequest, invoiceId: str) -> ApiResponse:  # noqa: N803
+        """POST /invoices/{invoiceId}/payments: 201 with the payment; the invoice is updated."""
+        iid = self._path_id(invoiceId, "invoiceId")
+        self._require("invoices", iid, "Invoice")
+        body = self._body(req)
+        amount = self._check(body, "amount", (int, float), required=True)
+        # Python's JSON reader takes NaN and Infinity; the cap (far above any invoice) keeps the
+        # cent arithmetic exact.
+        if not math.isfinite(amount) or amount > MAX_PAYMENT:
+            raise bad_request("amount must be a number of dollars", "amount")
+        if cents(amount) <= 0:
+            raise bad_request("amount must be a positive number of dollars", "amount")
+        method = self._check(
+            body, "paymentMethod", str, required=True, enum=seeddata.PAYMENT_METHODS
+        )
+        paid_at = self._check(body, "paymentDate", str, required=True)
+        if not _DATE_TIME.fullmatch(paid_at.strip()):
+            raise bad_request(
+                "paymentDate must be an ISO 8601 date-time with a zone, e.g. 2026-01-15T14:00:00Z",
+                "paymentDate",
+            )
+        try:
+            paid_at = iso(parse_iso(paid_at))
+        except ValueError:
+            raise bad_request("paymentDate is not a valid date-time", "paymentDate") from None
+        notes = self._check(body, "notes", str)
+        reference = self._check(body, "paymentReference", str, nullable=True)
+        with self._lock:
+            inv = self._require("invoices", iid, "Invoice")
+            # Over-payment (more than the balance) is accepted, as nothing in the spec refuses
+            # it: amountPaid goes past amount and the invoice reads PAID. The bot must not rely
+            # on Coperniq to refuse one.
+            payment = self.add_payment(
+                inv,
+                cents(amount),
+                method=method,
+                paid_at=paid_at,
+                notes=notes,
+                reference=reference,
+                created_by=KEY_USER_ID,
+            )
+        return ApiResponse(201, self.render("invoice_payments", payment))
+
+    def add_payment(
+        self,
+        inv: dict[str, Any],
+        amount_cents: int,
+        *,
+        method: str,
+        paid_at: str | None = None,
+        notes: str | None = None,
+        reference: str | None = None,
+        created_by: int = KEY_USER_ID,
+    ) -> dict[str, Any]:
+        """Store a payment on a stored invoice and update the invoice (call under the lock)."""
+        now = self.now_iso()
+        payment = seeddata.payment_record(
+            self._next_id("invoice_payments", 380001),
+            int(inv["id"]),
+            amount=amount_cents / 100,
+            method=method,
+            paid_at=paid_at or now,
+            created_at=now,
+            created_by=created_by,
+            notes=notes,
+            reference=reference,
+        )
+        paid = cents(inv["amountPaid"]) + amount_cents
+        inv["amountPaid"] = paid / 100
+        inv["status"] = "PAID" if paid >= cents(inv["amount"]) else "PARTIALLY_PAID"
+        inv["updatedAt"] = now
+        self.db.put("invoice_payments", payment)
+        self.db.put("invoices", inv)
+        return payment
