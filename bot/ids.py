@@ -15,6 +15,7 @@ class Callback(StrEnum):
     CALL_MODAL = "call_modal"
     PHOTO_MODAL = "photo_modal"
     ATTACH_SHORTCUT = "attach_photos_shortcut"
+    PAYMENT_MODAL = "payment_modal"
 
 
 class Action(StrEnum):
@@ -67,3 +68,8 @@ class Block(StrEnum):
     PHOTO_FORM = "photo_form"
     PHOTO_FIELD = "photo_field"
     PHOTO_FILES = "photo_files"
+    # the record-payment modal opened from an overdue invoice's card
+    PAYMENT_AMOUNT = "payment_amount"
+    PAYMENT_METHOD = "payment_method"
+    PAYMENT_DATE = "payment_date"
+    PAYMENT_REFERENCE = "payment_reference"
