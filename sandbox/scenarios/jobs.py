@@ -7,6 +7,8 @@ Coperniq's own data says is due must have been listed by exactly one digest.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -92,14 +94,33 @@ def _expected(job: str, env: Env) -> set[str]:
 
 
 def _digests_per_item(env: Env, channel: str) -> dict[str, int]:
-    """For each item, how many digests (a message with its thread replies) listed it."""
+    """For each item, how many digests (a message with its thread replies or CSV) listed it."""
     roots: dict[str, set[str]] = {}
     for message in env.fs.messages(channel):
         model = state.load_model(env.deps.store.db, channel, message["ts"]) or {}
         root = message.get("thread_ts") or message["ts"]
         for item in model.get("items") or []:
             roots.setdefault(item["key"], set()).add(root)
+    # A long digest's full list is a CSV file in its thread: each row is an item it listed.
+    for upload in env.fs.uploaded():
+        if upload.get("channel_id") == channel:
+            for key in _csv_keys(env, upload["content"]):
+                roots.setdefault(key, set()).add(upload["thread_ts"])
     return {key: len(found) for key, found in roots.items()}
+
+
+def _csv_keys(env: Env, content: bytes) -> list[str]:
+    """The items of a digest's CSV: invoices by number, forms by project number and form name."""
+    header, *rows = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+    if header[0] == "Invoice":
+        by_uid = {str(i["uid"]): f"invoice:{i['id']}" for i in env.sb.find("invoices")}
+        return [by_uid.get(row[0], f"unknown invoice {row[0]}") for row in rows]
+    numbers = {p["id"]: str(p["number"]) for p in env.sb.find("projects")}
+    by_name = {
+        (numbers.get(f.get("projectId")), f["name"]): f"form:{f['id']}"
+        for f in env.sb.find("forms")
+    }
+    return [by_name.get((row[1], row[6]), f"unknown form {row[1]}/{row[6]}") for row in rows]
 
 
 def play_job_fault(job: str, fault: str) -> Callable[[JobWorld], Outcome]:
