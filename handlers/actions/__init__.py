@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.ids import Action
-from handlers.actions import forms, open_modals, snooze
+from handlers.actions import forms, invoices, open_modals, snooze
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -20,3 +20,5 @@ def register(app: App) -> None:
     app.action(Action.ALERT_TAKE.value)(forms.take)
     app.action(Action.ALERT_NUDGE.value)(forms.nudge)
     app.action(Action.ALERT_SNOOZE.value)(snooze.snooze)
+    app.action(Action.ALERT_PAY.value)(invoices.record_payment)
+    app.action(Action.ALERT_CALL.value)(invoices.collection_call)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.ids import Action, Callback
-from handlers.views import call, photo, request
+from handlers.views import call, payment, photo, request
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -16,6 +16,7 @@ def register(app: App) -> None:
     app.view(Callback.REQUEST_MODAL.value)(request.submit)
     app.view(Callback.CALL_MODAL.value)(call.submit)
     app.view(Callback.PHOTO_MODAL.value)(photo.submit)
+    app.view(Callback.PAYMENT_MODAL.value)(payment.submit)
     app.action(Action.CALL_DIRECTION.value)(call.direction_changed)
     app.action(Action.PHOTO_PROJECT.value)(photo.project_chosen)
     app.action(Action.PHOTO_FORM.value)(photo.form_chosen)

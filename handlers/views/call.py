@@ -83,12 +83,19 @@ def open_call_modal(
     user: str,
     record_text: str | None = None,
     record: str | None = None,
+    reason: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> None:
-    """Open at once; a record to prefill (typed, or "kind:id" from a button) is looked up after."""
-    meta = {"c": channel, "u": user}
+    """Open at once; a record to prefill (typed, or "kind:id" from a button) is looked up after.
+
+    `reason` preselects the call's reason; `card` (an alert card the button was on) is carried
+    so the card can say the call was logged.
+    """
+    meta = {"c": channel, "u": user, "card": card}
     company = settings.company_phone
+    preset = {"reason": reason} if reason else None
     if not record_text and not parse_value(record):
-        view = build_call_modal(meta, now=utcnow(), company_phone=company)
+        view = build_call_modal(meta, now=utcnow(), values=preset, company_phone=company)
         open_view(client, trigger_id, view, channel=channel, user=user)
         return
     opened = open_view(
@@ -115,7 +122,12 @@ def open_call_modal(
         log.warning("Record lookup for the call modal failed: %r", exc)
         notice = f":warning: {exc.user_message} Search for the record below."
     view = build_call_modal(
-        meta, now=utcnow(), company_phone=company, record_option=option, notice=notice
+        meta,
+        now=utcnow(),
+        values=preset,
+        company_phone=company,
+        record_option=option,
+        notice=notice,
     )
     update_view(client, opened["id"], view, opened.get("hash"))
 
@@ -201,6 +213,11 @@ def submit(
     update_view(
         client, view["id"], call_done_modal(f":white_check_mark: Call logged on *{escape(what)}*.")
     )
+    if meta.get("card"):
+        # Imported here: handlers.actions imports this module (its buttons open this modal).
+        from handlers.actions.invoices import call_logged
+
+        call_logged(store.db, client, meta["card"], user, utcnow(), settings)
 
 
 def _show_failure(

@@ -13,6 +13,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.blocks.common import base_id
 from bot.deps import Deps
 from jobs import engine
 from jobs.blocks import ITEM_BLOCK
@@ -128,3 +129,29 @@ def click(
     )
     assert reply.status == 200, reply.text
     return reply
+
+
+def view_state(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """view.state.values as Slack sends it: `values` by base block id, else each input's initial.
+
+    Text inputs take text, selects an option value, datepickers "YYYY-MM-DD"; None leaves an
+    input empty.
+    """
+    state: dict[str, Any] = {}
+    for block in view.get("blocks") or []:
+        if block.get("type") != "input":
+            continue
+        el = block["element"]
+        kind = el["type"]
+        key = base_id(block["block_id"])
+        if kind == "datepicker":
+            chosen = values.get(key, el.get("initial_date"))
+            value: dict[str, Any] = {"type": kind, "selected_date": chosen}
+        elif kind == "static_select":
+            picked = values.get(key, (el.get("initial_option") or {}).get("value"))
+            option = next((o for o in el.get("options", []) if o["value"] == picked), None)
+            value = {"type": kind, "selected_option": option}
+        else:
+            value = {"type": kind, "value": values.get(key, el.get("initial_value"))}
+        state[block["block_id"]] = {el["action_id"]: value}
+    return state
