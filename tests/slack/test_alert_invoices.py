@@ -243,10 +243,11 @@ def test_a_payment_dated_earlier_is_sent_on_that_day(clerk: SlackHarness) -> Non
     card = _first(clerk)
     item = _item(clerk, card)
     view = _open_payment(clerk, card)
-    _submit(clerk, view, amount="100", method="CASH", date="2026-01-15")
+    day = local_today(datetime.now(UTC), clerk.settings.timezone) - timedelta(days=10)
+    _submit(clerk, view, amount="100", method="CASH", date=day.isoformat())
     sent = clerk.wait_until(lambda: _payments(clerk, item["id"]))[0]
     paid = datetime.fromisoformat(sent["paymentDate"].replace("Z", "+00:00"))
-    assert paid.astimezone(clerk.settings.timezone).date().isoformat() == "2026-01-15"
+    assert paid.astimezone(clerk.settings.timezone).date() == day
     assert "reference" not in sent and "paymentReference" not in sent
 
 
