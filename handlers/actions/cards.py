@@ -117,16 +117,16 @@ def tell_unreadable(client: WebClient, body: dict[str, Any], why: str) -> None:
 
 
 def stamp(at: datetime, tz: ZoneInfo) -> str:
-    """A time Slack shows in each reader's own zone (fallback: the bot's zone), e.g. 10:42."""
-    local = at.astimezone(tz)
-    return f"<!date^{int(at.timestamp())}^{{time}}|{local:%H:%M} {local.tzname()}>"
-
-
-def day_stamp(at: datetime, tz: ZoneInfo) -> str:
-    """A day and time Slack shows in each reader's zone, e.g. Thu, Dec 3 at 10:42."""
+    """When an act happened, as Slack shows it in each reader's own zone: "Today at 10:42"
+    ("Yesterday at …" on a later day's card); the fallback is in the bot's zone."""
     local = at.astimezone(tz)
     fallback = f"{local:%a} {local.day} {local:%b} {local:%H:%M} {local.tzname()}"
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def day_stamp(at: datetime, tz: ZoneInfo) -> str:
+    """A day and time in each reader's zone, e.g. Thu, Dec 3 at 10:42 (a snooze's end)."""
+    return stamp(at, tz)
 
 
 def card_line(act: str, text: str, slack_user: str, at: datetime) -> dict[str, Any]:

@@ -93,8 +93,8 @@ def _held_by(held: state.Act, click: Click, settings: Settings, what: str) -> st
     if held.state == state.PENDING_ACT:
         return f"<@{held.slack_user}> is doing that right now ({what})."
     if held.slack_user == click.user:
-        return f"You already did that at {when} ({what})."
-    return f"<@{held.slack_user}> already did that at {when} ({what})."
+        return f"You already did that, {when} ({what})."
+    return f"<@{held.slack_user}> already did that, {when} ({what})."
 
 
 def take(
