@@ -11,7 +11,7 @@ or acted on. A job supplies its header, summary blocks, one line per item and it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 # Slack's limits for one message (SLACK_NOTES.md): 50 blocks; a section's text at most 3,000 chars.
@@ -60,23 +60,6 @@ def context(text: str) -> Block:
 
 def divider() -> Block:
     return {"type": "divider"}
-
-
-def pack_sections(lines: Iterable[str], limit: int = SECTION_CHARS) -> list[Block]:
-    """Pack lines into as few mrkdwn sections as fit Slack's per-section text limit."""
-    blocks: list[Block] = []
-    buf: list[str] = []
-    size = 0
-    for line in lines:
-        line = line[:limit]
-        if buf and size + len(line) + 1 > limit:
-            blocks.append(section("\n".join(buf)))
-            buf, size = [], 0
-        buf.append(line)
-        size += len(line) + 1
-    if buf:
-        blocks.append(section("\n".join(buf)))
-    return blocks
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
