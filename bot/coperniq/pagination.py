@@ -15,9 +15,10 @@ from bot.coperniq.errors import CoperniqError
 log = logging.getLogger("bot.coperniq")
 
 MAX_PAGE_SIZE = 100
-# 50,000 records at 100 a page: more than any contractor's account holds. A listing that gets here
-# is a server paging in circles, and every further page spends the day's budget for nothing.
-MAX_PAGES = 500
+# 200,000 records at 100 a page. A 20,000-project account has ~60,000 invoices (600 pages), so a
+# lower cap failed a real full sync; past this a listing is a server paging in circles (the
+# repeated-page check catches the plain loop first), and every further page spends the day's budget.
+MAX_PAGES = 2000
 
 # fetch(params) -> decoded JSON body of one page
 Fetch = Callable[[dict[str, Any]], Any]
