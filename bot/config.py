@@ -82,6 +82,10 @@ class Settings:
     request_trades: tuple[str, ...] = ()
     # Coperniq role names allowed to record invoice payments; empty: nobody.
     payment_roles: tuple[str, ...] = ()
+    # Personal notifications: when the morning summaries go out, and the local hours (start, end)
+    # during which DMs wait; start == end: no quiet hours.
+    morning_digest_cron: str = "0 7 * * 1-5"
+    quiet_hours: tuple[int, int] = (19, 7)
 
     def require(self, *names: str) -> None:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
@@ -116,6 +120,8 @@ ENV_NAMES: dict[str, str] = {
     "sla_realert_hours": "SLA_REALERT_HOURS",
     "request_trades": "REQUEST_TRADES",
     "payment_roles": "PAYMENT_ROLES",
+    "morning_digest_cron": "MORNING_DIGEST_CRON",
+    "quiet_hours": "QUIET_HOURS",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -140,6 +146,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sla_realert_hours": "whole hours before a form still past SLA is announced again (0: never)",
     "request_trades": "comma-separated trade names such as 'Solar, HVAC, Electrical' (at most 100)",
     "payment_roles": "comma-separated Coperniq role names such as 'Admin, Office Staff'",
+    "morning_digest_cron": "a five-field crontab such as '0 7 * * 1-5'",
+    "quiet_hours": "two local hours START-END from 0 to 23 such as '19-7' (equal: none)",
 }
 
 
@@ -165,6 +173,14 @@ def parse_role_names(value: str) -> tuple[str, ...]:
         if name:
             names.setdefault(name.casefold(), name)
     return tuple(names.values())
+
+
+def parse_quiet_hours(value: str) -> tuple[int, int] | None:
+    """'19-7' -> (19, 7): DMs wait from 19:00 to 07:00 local; None when malformed."""
+    m = re.fullmatch(r"\s*(\d{1,2})\s*-\s*(\d{1,2})\s*", value)
+    if not m or not all(0 <= int(h) <= 23 for h in m.groups()):
+        return None
+    return int(m.group(1)), int(m.group(2))
 
 
 def _http_url(value: str) -> bool:
@@ -246,7 +262,7 @@ def load_settings(
                 bad(name, f" ({value!r} is not a channel id; copy it from the channel's details)")
             out[name] = value
     tz = out.get("timezone")
-    for name in ("invoice_alert_cron", "sla_alert_cron"):
+    for name in ("invoice_alert_cron", "sla_alert_cron", "morning_digest_cron"):
         if (value := get(name)) is not None:
             try:
                 crontab_trigger(value, tz if isinstance(tz, ZoneInfo) else ZoneInfo("UTC"))
@@ -283,6 +299,12 @@ def load_settings(
         out["payment_roles"] = roles = parse_role_names(value)
         if not roles or any(len(r) > 100 for r in roles):
             bad("payment_roles")
+    if (value := get("quiet_hours")) is not None:
+        hours = parse_quiet_hours(value)
+        if hours is None:
+            bad("quiet_hours")
+        else:
+            out["quiet_hours"] = hours
     if (value := get("port")) is not None:
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             bad("port")

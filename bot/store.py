@@ -273,6 +273,82 @@ def m011_alert_actions(db: Database) -> None:
     db["alert_messages"].add_column("version", int, not_null_default=0)
 
 
+@migrations()
+def m012_routing(db: Database) -> None:
+    # Channel subscriptions with filters (one row per channel and job; the environment's channels
+    # are unfiltered subscriptions and are not stored); what Coperniq lists as valid filter values
+    # (workflows with their phases, trades), cached; the projects the SLA listing saw, kept so that
+    # the App Home and the personal summaries need no Coperniq call; personal notification
+    # settings, what each person was told about, and the DMs waiting (quiet hours) or sent.
+    db["subscriptions"].create(
+        {
+            "channel": str,
+            "job": str,
+            "filters": str,  # JSON {key: [values]}; {} for every item
+            "channel_name": str,
+            "created_by": str,
+            "created_at": str,
+        },
+        pk=("channel", "job"),
+    )
+    db["coperniq_catalog"].create({"kind": str, "data": str, "fetched_at": str}, pk="kind")
+    db["projects"].create(
+        {
+            "id": int,
+            "number": str,
+            "title": str,
+            "status": str,
+            "workflow": str,
+            "trades": str,  # JSON list
+            "phase": str,
+            "phase_key": str,
+            "days": int,
+            "yellow_sla": int,
+            "red_sla": int,
+            "level": str,  # red | yellow | null
+            "account_id": int,
+            "seen_at": str,
+        },
+        pk="id",
+    )
+    db["notify_prefs"].create(
+        {
+            "slack_user": str,
+            "coperniq_user_id": int,  # the linked Coperniq user when the settings were saved
+            "forms": int,  # DM when a form assigned to me passes yellow or red
+            "morning": int,  # the morning summary
+            "invoices": int,  # billing roles: my clients' overdue invoices in the summary
+            "clients": str,  # JSON list of client (account) titles; [] for every client
+            "updated_at": str,
+        },
+        pk="slack_user",
+        defaults={"forms": 0, "morning": 0, "invoices": 0, "clients": "[]"},
+    )
+    db["notify_sent"].create(
+        {"slack_user": str, "item_key": str, "level": str, "at": str},
+        pk=("slack_user", "item_key"),
+    )
+    db["dm_outbox"].create(
+        {
+            "id": int,
+            "slack_user": str,
+            "kind": str,  # form | morning
+            "dedupe": str,  # unique: one DM per (person, item, level) or (person, morning day)
+            "item_key": str,
+            "text": str,
+            "blocks": str,  # JSON Block Kit
+            "due_at": str,  # not before (the end of quiet hours)
+            "created_at": str,
+            "sent_at": str,
+            "error": str,
+        },
+        pk="id",
+    )
+    db["dm_outbox"].create_index(["dedupe"], unique=True)
+    db["dm_outbox"].create_index(["sent_at", "due_at"])
+    db["job_runs"].add_column("summary", str)  # what the last run did, for the App Home
+
+
 # --- connection handling -------------------------------------------------------------------
 
 

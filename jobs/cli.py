@@ -23,8 +23,15 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 def list_main(args: argparse.Namespace) -> int:
     """Print each job's id, schedule, next run in BOT_TIMEZONE, channel and on/off."""
     settings = load_settings()
-    rows = [("JOB", "SCHEDULE", f"NEXT RUN ({settings.timezone})", "CHANNEL", "STATE")]
-    for info in scheduler.job_infos(settings):
+    from bot.store import Store
+
+    store = Store(settings.db_path)
+    try:
+        infos = scheduler.job_infos(settings, db=store.db)
+    finally:
+        store.close()
+    rows = [("JOB", "SCHEDULE", f"NEXT RUN ({settings.timezone})", "CHANNELS", "STATE")]
+    for info in infos:
         nxt = info.next_run.strftime("%a %Y-%m-%d %H:%M %Z") if info.next_run else "never"
         rows.append(
             (
@@ -34,7 +41,7 @@ def list_main(args: argparse.Namespace) -> int:
                 info.channel or "-",
                 "on"
                 if info.on
-                else (f"off ({info.error})" if info.error else "off (channel not set)"),
+                else (f"off ({info.error})" if info.error else "off (no subscription)"),
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -55,12 +62,18 @@ def parse_now(value: str, tz: ZoneInfo) -> datetime:
 def _needs_for_run(job_id: str, dry_run: bool) -> list[str]:
     needs = ["coperniq_api_key"]
     if not dry_run:
-        needs += ["slack_bot_token", JOBS[job_id].config.channel_setting]
+        # Channels come from the environment or from `/coperniq subscribe`: the run says when
+        # none is subscribed.
+        needs += ["slack_bot_token"]
     return needs
 
 
 def _needs_slack(settings: Settings) -> bool:
-    return any(job.config.off_reason(settings) is None for job in JOBS.values())
+    # Subscriptions and personal settings live in the store and come from Slack: with a token,
+    # the clock serves them; without one, only the environment's channels could need it.
+    return bool(settings.slack_bot_token) or any(
+        job.config.off_reason(settings) is None for job in JOBS.values()
+    )
 
 
 def _needs_for_clock(settings: Settings) -> list[str]:

@@ -158,23 +158,39 @@ class JobSettings:
     channel_setting: str
     realert_setting: str
     realert_unit: str  # "days" or "hours"
+    # notify_prefs columns whose people this job's runs serve (personal DMs and summaries): a
+    # job with no channel still runs for them.
+    personal_columns: tuple[str, ...] = ()
 
     def cron(self, settings: Settings) -> str:
         return str(getattr(settings, self.cron_setting))
 
     def channel(self, settings: Settings) -> str | None:
+        """The channel the environment subscribes (INVOICE_ALERT_CHANNEL, SLA_ALERT_CHANNEL)."""
         return getattr(settings, self.channel_setting) or None
 
-    def channels(self, settings: Settings) -> list[Channel]:
-        """Every channel that gets a digest (today the one the channel setting names)."""
-        channel = self.channel(settings)
-        return [Channel(channel)] if channel else []
+    def channels(self, settings: Settings, db: Database | None = None) -> list[Channel]:
+        """Every channel that gets a digest: the environment's (unfiltered), then the channels
+        subscribed from Slack (`/coperniq subscribe`), each with its filters; none without a db."""
+        from jobs.subscriptions import job_channels
 
-    def off_reason(self, settings: Settings) -> str | None:
-        """Why the job does not run on schedule or post, or None when it is on (has a channel)."""
-        if not self.channels(settings):
-            return f"{ENV_NAMES[self.channel_setting]} is not set"
-        return None
+        return job_channels(self, settings, db)
+
+    def personal(self, db: Database | None) -> int:
+        """How many people want this job's runs for their own notifications."""
+        if db is None or not self.personal_columns:
+            return 0
+        where = " or ".join(f"{c} = 1" for c in self.personal_columns)
+        return int(db.execute(f"select count(*) from notify_prefs where {where}").fetchone()[0])
+
+    def off_reason(self, settings: Settings, db: Database | None = None) -> str | None:
+        """Why the job does not run or post; None when it is on (a channel or a person wants it)."""
+        if self.channels(settings, db) or self.personal(db):
+            return None
+        return (
+            f"no channel is subscribed ({ENV_NAMES[self.channel_setting]} is not set and no "
+            "channel ran `subscribe`) and nobody turned on personal notifications"
+        )
 
     def realert(self, settings: Settings) -> timedelta | None:
         """INVOICE_REALERT_DAYS / SLA_REALERT_HOURS as an interval; 0: never."""

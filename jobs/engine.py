@@ -83,11 +83,11 @@ def run(
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     result = RunResult(job=job.id, dry_run=dry_run)
-    channels = job.config.channels(deps.settings)
+    channels = job.config.channels(deps.settings, deps.store.db)
     if dry_run and not channels:
         channels = [Channel(None)]  # a preview against the job's state in any channel
     if not dry_run:
-        why = job.config.off_reason(deps.settings)
+        why = job.config.off_reason(deps.settings, deps.store.db)
         if why is None and deps.slack is None:
             why = "SLACK_BOT_TOKEN is not set"
         if why is not None:
@@ -113,6 +113,8 @@ def run(
         slack = None if dry_run else _Slack(job, ctx, holder, poster or SlackPoster(deps.slack))
         for channel in channels:
             _digest(job, ctx, snapshot, channel, slack, out, snoozed)
+        if slack is not None:
+            _after_run(job, ctx, snapshot, snoozed.hidden)
         if slack is not None and result.failed == 0:
             # Their items were listed again; a failed post keeps them, to be woken next run.
             state.end_snoozes(db, job.id, sorted(snoozed.woken))
@@ -134,6 +136,23 @@ def run(
             state.release_lease(db, job.id, holder)
     log.info(result.summary())
     return result
+
+
+def _after_run(job: DigestJob, ctx: Run, snapshot: Snapshot, snoozed: set[str]) -> None:
+    """What else a run's snapshot feeds, at no Coperniq cost: personal notifications (DMs held
+    through quiet hours) and the App Homes that show it. A failure there is logged and never
+    undoes what the channels got."""
+    from bot import home
+    from jobs import personal
+
+    for hook in (personal.after_run, home.after_run):
+        try:
+            ctx.check_stop()
+            hook(job, ctx, snapshot, snoozed)
+        except RunStopped:
+            raise
+        except Exception:
+            log.exception("%s: %s after the run failed", job.id, hook.__module__)
 
 
 class _Snoozed:
@@ -241,7 +260,7 @@ def resolve_items(
     ctx = Run(deps, None, now, result, stop or threading.Event(), clock)
     slack = _Slack(job, ctx, holder, poster or SlackPoster(deps.slack))
     try:
-        for channel in job.config.channels(deps.settings):
+        for channel in job.config.channels(deps.settings, db):
             assert channel.id is not None
             rows = state.load_alerts(db, job.id, channel.id)
             due = [

@@ -25,6 +25,8 @@ from jobs.digest import DigestJob
 from jobs.registry import JOBS
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from bot.deps import Deps
 
 log = logging.getLogger(__name__)
@@ -54,7 +56,9 @@ def trigger_for(settings: Settings, job: DigestJob) -> CronTrigger:
     return crontab_trigger(job.config.cron(settings), settings.timezone)
 
 
-def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
+def job_infos(
+    settings: Settings, now: datetime | None = None, db: Database | None = None
+) -> list[JobInfo]:
     """Every job's id, schedule, channel and next run, without touching Coperniq or Slack."""
     now = (now or datetime.now(UTC)).astimezone(settings.timezone)
     out = []
@@ -69,10 +73,10 @@ def job_infos(settings: Settings, now: datetime | None = None) -> list[JobInfo]:
                 id=job.id,
                 title=job.title,
                 cron=job.config.cron(settings),
-                channel=job.config.channel(settings),
+                channel=", ".join(c.id or "-" for c in job.config.channels(settings, db)) or None,
                 next_run=nxt.astimezone(settings.timezone) if nxt else None,
                 error=error,
-                off_reason=job.config.off_reason(settings),
+                off_reason=job.config.off_reason(settings, db),
             )
         )
     return out
@@ -118,7 +122,7 @@ def _scheduled(deps: Deps, job: DigestJob, stop: threading.Event) -> None:
         return
     if result.ran:
         # Written once the run is over: a process killed mid-run catches the run up on restart.
-        state.record_last_run(deps.store.db, job.id, started)
+        state.record_last_run(deps.store.db, job.id, started, result.summary())
 
 
 def build_scheduler(
@@ -137,10 +141,12 @@ def build_scheduler(
         },
     )
     for job in JOBS.values():
-        off = job.config.off_reason(settings)
-        if off is not None:
+        off = job.config.off_reason(settings, deps.store.db)
+        if off is not None and deps.slack is None:
             log.info("job %s is off: %s", job.id, off)
             continue
+        # With Slack, a job with no subscription yet is still scheduled: a channel may subscribe
+        # or a person opt in at any time, and a run with nobody to serve stops before Coperniq.
         try:
             trigger = trigger_for(settings, job)
         except ValueError:
@@ -171,7 +177,8 @@ def build_scheduler(
             job.id,
             job.config.cron(settings),
             settings.timezone,
-            job.config.channel(settings),
+            ", ".join(c.id or "-" for c in job.config.channels(settings, deps.store.db))
+            or f"nobody yet ({off})",
         )
     return scheduler
 

@@ -227,13 +227,20 @@ def last_run(db: Database, job: str) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row else None
 
 
-def record_last_run(db: Database, job: str, started: datetime) -> None:
-    """Remember that a scheduled run that started at `started` ran to its end."""
+def record_last_run(db: Database, job: str, started: datetime, summary: str | None = None) -> None:
+    """Remember that a scheduled run that started at `started` ran to its end, and what it did."""
     db.execute(
-        "insert into job_runs (job, last_run_at) values (?, ?) "
-        "on conflict(job) do update set last_run_at = excluded.last_run_at",
-        [job, iso(started)],
+        "insert into job_runs (job, last_run_at, summary) values (?, ?, ?) "
+        "on conflict(job) do update set last_run_at = excluded.last_run_at, "
+        "summary = coalesce(excluded.summary, job_runs.summary)",
+        [job, iso(started), summary],
     )
+
+
+def last_run_summary(db: Database, job: str) -> tuple[datetime, str | None] | None:
+    """When the job last ran to its end and what it did (its RunResult summary), if ever."""
+    row = db.execute("select last_run_at, summary from job_runs where job = ?", [job]).fetchone()
+    return (datetime.fromisoformat(row[0]), row[1]) if row else None
 
 
 # --- card versions: a message model changed by runs and by clicks ------------------------------

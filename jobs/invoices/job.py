@@ -39,6 +39,7 @@ class OverdueInvoicesJob:
         channel_setting="invoice_alert_channel",
         realert_setting="invoice_realert_days",
         realert_unit="days",
+        personal_columns=("invoices",),
     )
     rank: dict[str, int] = field(default_factory=lambda: dict(BUCKET_RANK))
 

@@ -29,7 +29,17 @@ from jobs import state
 from jobs.digest import Run
 from jobs.plan import escalates, reminder_due
 from jobs.sla import JOB_ID
-from jobs.sla.select import LEVEL_RANK, FormAlert, at_risk, phase_key, select
+from jobs.sla.select import (
+    LEVEL_RANK,
+    FormAlert,
+    at_risk,
+    current_phase,
+    phase_key,
+    project_trades,
+    select,
+    sla_level,
+    sla_threshold,
+)
 from jobs.times import parse_instant
 
 log = logging.getLogger(__name__)
@@ -136,7 +146,49 @@ def _list_projects(run: Run, seen: FormsSeen) -> list[dict[str, Any]] | None:
         return None
     seen.listing_complete = True
     state.sync_set(run.db, PROJECTS_LISTED, str(len(projects)), run.now)
+    _keep_projects(run, projects)
     return projects
+
+
+def _keep_projects(run: Run, projects: list[dict[str, Any]]) -> None:
+    """Keep what the complete listing says of each project (phase, SLA level, workflow, trades):
+    the App Home, the personal summaries and the filter names read it with no Coperniq call."""
+    rows = []
+    for p in projects:
+        try:
+            ph = current_phase(p) or {}
+            rows.append(
+                {
+                    "id": int(p["id"]),
+                    "number": str(p.get("number") or p["id"]),
+                    "title": p.get("title") or "(untitled)",
+                    "status": p.get("status"),
+                    "workflow": " ".join(str(p.get("workflowName") or "").split()) or None,
+                    "trades": json.dumps(list(project_trades(p))),
+                    "phase": ph.get("name"),
+                    "phase_key": phase_key(p),
+                    "days": int(ph["timeInStageDays"])
+                    if isinstance(ph.get("timeInStageDays"), int | float)
+                    else None,
+                    "yellow_sla": sla_threshold(ph.get("yellowSla")),
+                    "red_sla": sla_threshold(ph.get("redSla")),
+                    "level": sla_level(ph) if p.get("status") == "ACTIVE" else None,
+                    "account_id": p.get("accountId")
+                    if isinstance(p.get("accountId"), int)
+                    else None,
+                    "seen_at": iso(run.now),
+                }
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # one odd project must not lose the others
+    with run.db.conn:
+        run.db.execute("begin immediate")
+        run.db["projects"].upsert_all(rows, pk="id")
+        # Gone from a complete listing: deleted in Coperniq.
+        run.db.execute(
+            "delete from projects where id not in (select value from json_each(?))",
+            [json.dumps([r["id"] for r in rows])],
+        )
 
 
 def _plan_reads(

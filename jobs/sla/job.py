@@ -51,6 +51,7 @@ class FormSlaJob:
         channel_setting="sla_alert_channel",
         realert_setting="sla_realert_hours",
         realert_unit="hours",
+        personal_columns=("forms", "morning"),
     )
     rank: dict[str, int] = field(default_factory=lambda: dict(LEVEL_RANK))
     forms_ttl: timedelta = FORMS_TTL

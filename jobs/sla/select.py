@@ -107,10 +107,18 @@ class FormAlert:
     assignee: str
     status: str
     assignee_id: int | None = None  # the Coperniq user to nudge (None: unassigned)
+    workflow: str = ""  # the project's workflowName (subscription filter `workflow:`)
+    trades: tuple[str, ...] = ()  # the project's trades (subscription filter `trade:`)
 
     @property
     def key(self) -> str:
         return f"form:{self.form_id}"
+
+
+def project_trades(project: Mapping[str, Any]) -> tuple[str, ...]:
+    """A project's trade names, trimmed, in its order."""
+    trades = project.get("trades") or []
+    return tuple(" ".join(t.split()) for t in trades if isinstance(t, str) and t.strip())
 
 
 def _person(user: Mapping[str, Any] | None) -> str:
@@ -147,6 +155,8 @@ def _form_alert(
         assignee=_person(form.get("assignee")),
         status=str(form.get("status") or "UNKNOWN"),
         assignee_id=_person_id(form.get("assignee")),
+        workflow=" ".join(str(project.get("workflowName") or "").split()),
+        trades=project_trades(project),
     )
 
 

@@ -27,7 +27,7 @@ RANK = {"yellow": 1, "red": 2}
 class TwoChannels(JobSettings):
     """Every item to C0ALL; only red ones to C0RED (what a `level:red` subscription will do)."""
 
-    def channels(self, settings: Settings) -> list[Channel]:
+    def channels(self, settings: Settings, db: object = None) -> list[Channel]:
         return [Channel("C0ALL"), Channel("C0RED", accepts=lambda item: item.level == "red")]
 
 
