@@ -145,14 +145,14 @@ def _after_run(job: DigestJob, ctx: Run, snapshot: Snapshot, snoozed: set[str]) 
     from bot import home
     from jobs import personal
 
-    for hook in (personal.after_run, home.after_run):
+    for module in (personal, home):
         try:
             ctx.check_stop()
-            hook(job, ctx, snapshot, snoozed)
+            module.after_run(job, ctx, snapshot, snoozed)
         except RunStopped:
             raise
         except Exception:
-            log.exception("%s: %s after the run failed", job.id, hook.__module__)
+            log.exception("%s: %s after the run failed", job.id, module.__name__)
 
 
 class _Snoozed:
@@ -192,14 +192,28 @@ def _digest(
     digest = snapshot.narrowed(channel.accepts)
     rows = state.load_alerts(ctx.db, job.id, channel.id)
     levels = {k: v for k, v in digest.levels().items() if k not in snoozed.hidden}
+    # Still alerting, but no longer what this channel's filters want (a payment took a balance
+    # under `min:`, the filters changed): not resolved - its card would say so wrongly - only
+    # let go in this channel, so that it is announced afresh if it matches again.
+    outside = {i.key for i in snapshot.items if not i.held} - {i.key for i in digest.items}
     plan = plan_alerts(
         levels,
         rows,
         ctx.now,
         realert=job.config.realert(ctx.settings),
         rank=job.rank,
-        can_resolve=lambda row: row.item_key not in snoozed.hidden and digest.covers(row),
+        can_resolve=lambda row: (
+            row.item_key not in snoozed.hidden
+            and row.item_key not in outside
+            and digest.covers(row)
+        ),
     )
+    let_go = [k for k in outside if k in rows and rows[k].open and k not in snoozed.hidden]
+    if let_go and slack is not None and channel.id is not None:
+        with ctx.db.conn:
+            ctx.db.execute("begin immediate")
+            for key in let_go:
+                state.record_resolved(ctx.db, job.id, channel.id, key, ctx.now)
     # A snooze that ended lists its item again now, whatever the re-alert interval says.
     for key in [k for k in plan.unchanged if k in snoozed.woken]:
         plan.unchanged.remove(key)

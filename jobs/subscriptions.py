@@ -42,6 +42,25 @@ FILTER_KEYS: dict[str, tuple[str, ...]] = {
     INVOICES: ("min", "days", "client"),
 }
 LEVELS = ("yellow", "red")
+# Words people reach for that mean one of our keys ("stage" is what Workflows 1.0 calls a phase).
+ALIASES = {
+    "stage": "phase",
+    "stages": "phase",
+    "phases": "phase",
+    "workflows": "workflow",
+    "trades": "trade",
+    "levels": "level",
+    "sla": "level",
+    "amount": "min",
+    "balance": "min",
+    "minimum": "min",
+    "over": "min",
+    "overdue": "days",
+    "age": "days",
+    "account": "client",
+    "customer": "client",
+    "clients": "client",
+}
 MAX_VALUES = 20  # values of one filter
 MAX_VALUE_LEN = 100
 # Slack (and phones) turn typed quotes into curly ones.
@@ -80,6 +99,11 @@ def parse_filters(job: str, text: str) -> Filters:
     for m in _TOKEN.finditer((text or "").translate(_QUOTES)):
         if m.group(4) is not None:
             word = m.group(4)
+            if word.endswith(":") and word[:-1].lower() in keys:
+                raise FilterError(
+                    f"`{word.lower()}` has no value: write it like `{word.lower()}value` (quote "
+                    f"a value with spaces). Filters: {kind_help(job)}."
+                )
             raise FilterError(
                 f"“{word[:60]}” is not a filter. Write filters as `key:value` (quote a value with "
                 f"spaces; commas for several values). For {KIND_OF[job]}: {kind_help(job)}."
@@ -87,13 +111,20 @@ def parse_filters(job: str, text: str) -> Filters:
         key = m.group(1).lower()
         raw = m.group(3) if m.group(3) is not None else m.group(2)
         if key not in keys:
-            close = difflib.get_close_matches(key, keys, n=1)
+            alias = ALIASES.get(key)
+            close = [alias] if alias in keys else difflib.get_close_matches(key, keys, n=1)
             hint = f" Did you mean `{close[0]}:`?" if close else ""
             raise FilterError(
                 f"`{key[:30]}:` is not a filter for {KIND_OF[job]} subscriptions.{hint} "
                 f"Filters: {kind_help(job)}."
             )
-        values = [" ".join(v.split()) for v in raw.split(",")]
+        # An amount's commas are thousands ("$5,000"): min and days take one value anyway.
+        parts = (
+            [raw]
+            if key in ("min", "days") and re.fullmatch(r"\$?\d{1,3}(,\d{3})+(\.\d+)?", raw)
+            else raw.split(",")
+        )
+        values = [" ".join(v.split()) for v in parts]
         values = [v for v in values if v]
         if not values:
             raise FilterError(f"`{key}:` has no value. Filters: {kind_help(job)}.")

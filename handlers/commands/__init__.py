@@ -21,6 +21,8 @@ Subcommand contract (one module per subcommand, `handlers/commands/<name>.py`):
   raw_args the same text as Slack sent it (mentions as `<@U…|name>`), for a subcommand that
            needs the ids behind the names (bot.refs.parse_slack_user, parse_email).
   logger   Bolt's logger.
+  clock    what time it is (bot.deps.Deps.clock): code that stores or compares times takes it,
+           so tests can fix it.
   ack      optional: accepted if declared; the router already acked, calling it again does nothing.
   respond  optional: answers through the command's response_url (ephemeral by default).
 Only the keyword arguments `run` declares are passed (declare **_ to take them all).
@@ -44,6 +46,9 @@ from bot.ids import Action
 from bot.refs import plain_command_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from slack_bolt import Ack, App, Respond
     from slack_sdk import WebClient
 
@@ -57,7 +62,18 @@ DEFAULT_COMMAND = "/coperniq"
 
 # The table: help and the manifest list them in this order. (Imported here, after the router's
 # own names above are defined; the modules import nothing from this package.)
-from handlers.commands import call, find, link, photo, request, unlink, whoami  # noqa: E402
+from handlers.commands import (  # noqa: E402
+    call,
+    find,
+    link,
+    photo,
+    request,
+    subscribe,
+    subscriptions,
+    unlink,
+    unsubscribe,
+    whoami,
+)
 from handlers.commands import help as help_command  # noqa: E402
 
 SUBCOMMANDS: tuple[ModuleType, ...] = (
@@ -65,6 +81,9 @@ SUBCOMMANDS: tuple[ModuleType, ...] = (
     call,
     photo,
     find,
+    subscribe,
+    unsubscribe,
+    subscriptions,
     whoami,
     link,
     unlink,
@@ -131,6 +150,7 @@ def make_router(command: str) -> Any:
         settings: Settings,
         store: Store,
         coperniq: CoperniqClient,
+        clock: Callable[[], datetime],
     ) -> None:
         name, raw_args = parse(body.get("text"))
         args = plain_command_text(raw_args).strip()
@@ -154,6 +174,7 @@ def make_router(command: str) -> Any:
             settings=settings,
             store=store,
             coperniq=coperniq,
+            clock=clock,
         )
 
     return route

@@ -42,6 +42,11 @@ def _post_message(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     channel = str(args["channel"])
     if channel.startswith("U") or channel.startswith("W"):
         channel = _dm_channel(channel)
+    known = fs._state.channels.get(channel)
+    if known is not None and known.get("is_member") is False:
+        # Slack: a bot without chat:write.public cannot post in a channel it has not joined
+        # (a private one it was not invited to answers channel_not_found instead).
+        raise SlackApiError("channel_not_found" if known.get("is_private") else "not_in_channel")
     message = {
         "type": "message",
         "ts": fs._next_ts(),

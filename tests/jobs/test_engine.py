@@ -180,3 +180,22 @@ def test_items_listed_again_change_only_what_the_earlier_message_shows(
     assert model is not None and sorted(model["moved"]) == sorted(shown)
     rows = state.load_alerts(db, "fixed", "C0ALL")
     assert main["ts"] not in {row.message_ts for row in rows.values()}
+
+
+def test_an_item_that_leaves_a_channels_filter_is_let_go_not_shown_resolved(
+    deps: Deps, fake_slack: Any
+) -> None:
+    job = FixedJob({"item:a": "yellow", "item:b": "red"})
+    engine.run(job, deps, NOW, poster=poster(deps))
+    db = deps.store.db
+    # Still alerting, but no longer what C0RED wants (a balance paid down under `min:`).
+    job.levels["item:b"] = "yellow"
+    engine.run(job, deps, NOW + timedelta(hours=1), poster=poster(deps))
+    assert fake_slack.calls_to("chat.update") == []  # no card says it was resolved
+    assert not state.load_alerts(db, "fixed", "C0RED")["item:b"].open
+    assert state.load_alerts(db, "fixed", "C0ALL")["item:b"].open
+    # Matching again, it is announced afresh in that channel.
+    job.levels["item:b"] = "red"
+    again = engine.run(job, deps, NOW + timedelta(hours=2), poster=poster(deps))
+    assert state.load_alerts(db, "fixed", "C0RED")["item:b"].open
+    assert again.posted == 1  # in C0RED afresh; C0ALL announced it at red already
