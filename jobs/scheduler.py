@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.config import Settings
 from bot.crontab import crontab_day_of_week, crontab_trigger  # noqa: F401 - re-exported
-from jobs import engine, state
+from jobs import engine, personal, state
 from jobs.digest import DigestJob
 from jobs.registry import JOBS
 
@@ -125,6 +125,64 @@ def _scheduled(deps: Deps, job: DigestJob, stop: threading.Event) -> None:
         state.record_last_run(deps.store.db, job.id, started, result.summary())
 
 
+def _scheduled_morning(deps: Deps) -> None:
+    # The morning summary reads only the store, so it needs no lease: a second process queues
+    # nothing new (one DM per person and day) and the outbox sends each DM once.
+    started = datetime.now(UTC)
+    try:
+        summary = personal.morning_summary(deps, started)
+    except Exception:
+        log.exception("scheduled job %s failed", personal.MORNING_JOB)
+        return
+    state.record_last_run(deps.store.db, personal.MORNING_JOB, started, summary)
+
+
+def _scheduled_flush(deps: Deps) -> None:
+    try:
+        personal.flush_outbox(deps, datetime.now(UTC))
+    except Exception:
+        log.exception("scheduled job %s failed", personal.FLUSH_JOB)
+
+
+def _add_personal_jobs(scheduler: BackgroundScheduler, deps: Deps, now: datetime) -> None:
+    """The morning summary on MORNING_DIGEST_CRON, and the DM outbox flushed every few minutes.
+
+    The flush runs on a short interval rather than once at the end of the quiet hours: failed
+    posts need retrying at any hour, a process that was down at 07:00 still sends what waited,
+    and a flush with nothing due is one indexed SQLite query and no Slack call.
+    """
+    settings = deps.settings
+    try:
+        trigger = crontab_trigger(settings.morning_digest_cron, settings.timezone)
+    except ValueError:
+        log.exception("job %s is off: cannot schedule %r", personal.MORNING_JOB,
+                      settings.morning_digest_cron)  # fmt: skip
+    else:
+        extra = {}
+        missed = missed_fire_time(trigger, state.last_run(deps.store.db, personal.MORNING_JOB), now)
+        if missed is not None:
+            log.info("job %s: the summary of %s was missed; sending it now", personal.MORNING_JOB,
+                     missed.astimezone(settings.timezone).strftime("%a %H:%M"))  # fmt: skip
+            extra["next_run_time"] = now
+        scheduler.add_job(
+            _scheduled_morning,
+            trigger=trigger,
+            args=(deps,),
+            id=personal.MORNING_JOB,
+            name="Morning summaries (personal DMs)",
+            replace_existing=True,
+            **extra,
+        )
+    scheduler.add_job(
+        _scheduled_flush,
+        trigger=CronTrigger(minute=f"*/{personal.FLUSH_MINUTES}", timezone=settings.timezone),
+        args=(deps,),
+        id=personal.FLUSH_JOB,
+        name="Send waiting DMs (quiet hours over, retries)",
+        replace_existing=True,
+    )
+
+
 def build_scheduler(
     deps: Deps, now: datetime | None = None, stop: threading.Event | None = None
 ) -> BackgroundScheduler:
@@ -180,6 +238,8 @@ def build_scheduler(
             ", ".join(c.id or "-" for c in job.config.channels(settings, deps.store.db))
             or f"nobody yet ({off})",
         )
+    if deps.slack is not None:
+        _add_personal_jobs(scheduler, deps, now)
     return scheduler
 
 

@@ -247,3 +247,32 @@ def test_a_dm_for_someone_who_turned_it_off_is_dropped(db: Any, client: WebClien
     assert outbox.flush(db, client, T0, poster=no_wait(client)).dropped == 1
     assert json.loads(db.execute("select blocks from dm_outbox").fetchone()[0])
     assert db.execute("select error from dm_outbox").fetchone()[0].startswith("dropped: ")
+
+
+# --- the scheduler ----------------------------------------------------------------------------
+
+
+def test_with_slack_the_scheduler_adds_the_morning_summary_and_the_outbox_flush(
+    tmp_path: Path,
+) -> None:
+    from bot.config import Settings
+    from bot.deps import Deps
+    from jobs import scheduler
+
+    s = Settings(timezone=CHICAGO, morning_digest_cron="0 7 * * 1-5")  # type: ignore[call-arg]
+    store = Store(tmp_path / "bot.db")
+    slack = WebClient(token="xoxb-unused", base_url="http://127.0.0.1:9/")
+    deps = Deps(settings=s, store=store, coperniq=None, slack=slack)  # type: ignore[arg-type]
+    friday_evening = local(2026, 12, 4, 18, 0)
+    sched = scheduler.build_scheduler(deps, now=friday_evening)
+    jobs = {j.id: j for j in sched.get_jobs()}
+    morning = jobs["morning-digest"].trigger
+    assert morning.get_next_fire_time(None, friday_evening) == local(2026, 12, 7, 7, 0)
+    flush = jobs["dm-outbox"].trigger
+    assert flush.get_next_fire_time(None, local(2026, 12, 7, 6, 58)) == local(2026, 12, 7, 7, 0)
+    # Without Slack there is nobody to write to.
+    deps_off = Deps(settings=s, store=store, coperniq=None, slack=None)  # type: ignore[arg-type]
+    assert not {"morning-digest", "dm-outbox"} & {
+        j.id for j in scheduler.build_scheduler(deps_off).get_jobs()
+    }
+    store.close()
