@@ -225,6 +225,13 @@ def _person(
 _COLUMNS = "id, email, first_name, last_name, role_name"
 
 
+def cached_person(
+    db: Database, coperniq_id: int, linked: str, payment_roles: tuple[str, ...] = ()
+) -> Person | None:
+    """The Person of a Coperniq user id from the cached directory (no Slack, no Coperniq call)."""
+    return _person(_by_id(db, coperniq_id), linked, payment_roles)
+
+
 def _by_email(db: Database, email: str) -> tuple[Any, ...] | None:
     return db.execute(
         f"select {_COLUMNS} from coperniq_users where email_key = ? order by id limit 1",  # noqa: S608
@@ -267,6 +274,11 @@ def is_workspace_admin(slack_client: WebClient, slack_user: str) -> bool:
     except SlackApiError as exc:
         log.warning("users.info for an admin check failed: %s", (exc.response or {}).get("error"))
         raise PeopleError(slack_error_message(exc)) from exc
+    return is_admin_profile(user)
+
+
+def is_admin_profile(user: dict[str, Any]) -> bool:
+    """Whether a users.info user object is a workspace admin or owner."""
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
 
 
@@ -288,16 +300,18 @@ def identify(
     *,
     payment_roles: tuple[str, ...] = (),
     user_info: Callable[[str], dict[str, Any]] | None = None,
+    refresh: bool = True,
 ) -> Identity:
     """The Slack user's Coperniq user: an admin's override first, else their Slack email.
 
     `user_info` answers users.info for a user id (default: ask Slack); author_of passes one that
-    remembers its answer, so that one submission asks Slack once.
+    remembers its answer, so that one submission asks Slack once. `refresh=False` reads the
+    cached directory as it is (the App Home opens from the store alone, with no Coperniq call).
     """
     override = _override(db, slack_user)
     if override is not None and override[0] is None:
         return Identity(slack_user, None, UNLINKED)
-    error = refresh_directory(db, coperniq, now)
+    error = refresh_directory(db, coperniq, now) if refresh else None
     detail = None
     if error is not None and directory_fetched_at(db) is None:
         detail = f"I couldn't read Coperniq's users: {error.user_message}"
