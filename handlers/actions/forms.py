@@ -9,6 +9,7 @@ clicker what failed.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -66,7 +67,8 @@ def _form_click(
 
 
 def _linked(
-    click: Click,
+    user: str,
+    say: Callable[[str], None],
     client: WebClient,
     settings: Settings,
     store: Store,
@@ -78,21 +80,21 @@ def _linked(
         store.db,
         coperniq.interactive,
         client,
-        click.user,
+        user,
         now,
         payment_roles=settings.payment_roles,
     )
     if not may(identity.person, "write"):
-        tell(client, click, refused(identity, doing, settings))
+        say(refused(identity, doing, settings))
         return None
     return identity.person
 
 
-def _held_by(held: state.Act, click: Click, settings: Settings, what: str) -> str:
+def _held_by(held: state.Act, user: str, settings: Settings, what: str) -> str:
     when = stamp(held.when, settings.timezone)
     if held.state == state.PENDING_ACT:
         return f"<@{held.slack_user}> is doing that right now ({what})."
-    if held.slack_user == click.user:
+    if held.slack_user == user:
         return f"You already did that, {when} ({what})."
     return f"<@{held.slack_user}> already did that, {when} ({what})."
 
@@ -107,30 +109,55 @@ def take(
     coperniq: CoperniqClient,
     clock: Callable[[], datetime],
 ) -> None:
-    """Take it: the linked clicker becomes the form's assignee (PATCH /forms/{id} assigneeId)."""
+    """Take it on a card: the linked clicker becomes the form's assignee."""
     click = _form_click(ack, body, action, client, store)
     if click is None:
         return
-    now = clock()
-    person = _linked(click, client, settings, store, coperniq, now, "take this form")
+    take_form(
+        click,
+        say=lambda text: tell(client, click, text),
+        client=client,
+        settings=settings,
+        store=store,
+        coperniq=coperniq,
+        now=clock(),
+    )
+
+
+def take_form(
+    click: Click,
+    *,
+    say: Callable[[str], None],
+    client: WebClient,
+    settings: Settings,
+    store: Store,
+    coperniq: CoperniqClient,
+    now: datetime,
+) -> bool:
+    """Take it, wherever it was pressed (a card, the App Home): PATCH /forms/{id} assigneeId once.
+
+    `click` names the item and a card showing it (its other cards are found from the open
+    alerts); `say` tells the clicker. True when the form is now theirs by this click.
+    """
+    person = _linked(click.user, say, client, settings, store, coperniq, now, "take this form")
     if person is None:
-        return
+        return False
     db, item, form_id = store.db, click.item, click.item["form_id"]
     held = state.claim_act(
         db, click.job.id, click.key, TAKE, slack_user=click.user,
         coperniq_user=person.coperniq_id, now=now,
     )  # fmt: skip
     if held is not None:
-        tell(client, click, _held_by(held, click, settings, "taking this form") + _reassign_hint())
-        return
+        say(_held_by(held, click.user, settings, "taking this form") + _reassign_hint())
+        return False
     try:
         coperniq.interactive.forms.update(form_id, {"assigneeId": person.coperniq_id})
     except CoperniqError as exc:
         if not (exc.outcome_unknown and _assigned_to(coperniq, form_id, person.coperniq_id)):
             state.release_act(db, click.job.id, click.key, TAKE, click.user)
             _audit(db, click, "take_form", "form", form_id, "failed", person, now, exc)
-            tell(client, click, _failed("assign the form to you", exc))
-            return
+            say(_failed("assign the form to you", exc))
+            return False
     line = card_line(
         TAKE, f"Taken by <@{click.user}> · {stamp(now, settings.timezone)}", click.user, now
     )
@@ -141,8 +168,41 @@ def take(
         {"card": line, "form_id": form_id, "coperniq_user": person.coperniq_id},
     )  # fmt: skip
     _audit(db, click, "take_form", "form", form_id, "ok", person, now)
+    _cache_assignee(db, item.get("project_id"), form_id, person.coperniq_id)
     if not show_act(db, client, click, line, now):
-        tell(client, click, f"Done: {quote(item.get('form_name'))} is yours in Coperniq.")
+        say(f"Done: {quote(item.get('form_name'))} is yours in Coperniq.")
+    return True
+
+
+def _cache_assignee(db: Any, project_id: Any, form_id: int, user_id: int) -> None:
+    """Write the new assignee into the cached form list: until the list is re-read (hours), the
+    next digest's card would otherwise show the form unassigned and drop the "Taken by" line, and
+    the taker's App Home would not list it."""
+    if not isinstance(project_id, int):
+        return
+    row = db.execute(
+        "select first_name, last_name from coperniq_users where id = ?", [user_id]
+    ).fetchone()
+    assignee = {"id": user_id, "firstName": row[0] if row else None}
+    assignee["lastName"] = row[1] if row else None
+    db.execute("begin immediate")
+    try:
+        cached = db.execute(
+            "select forms from form_cache where project_id = ?", [project_id]
+        ).fetchone()
+        forms = json.loads(cached[0]) if cached and cached[0] else None
+        if isinstance(forms, list):
+            for form in forms:
+                if isinstance(form, dict) and form.get("id") == form_id:
+                    form["assignee"], form["assigneeId"] = assignee, user_id
+            db.execute(
+                "update form_cache set forms = ? where project_id = ?",
+                [json.dumps(forms, sort_keys=True, default=str), project_id],
+            )
+        db.execute("commit")
+    except BaseException:
+        db.execute("rollback")
+        raise
 
 
 def _reassign_hint() -> str:
@@ -293,7 +353,16 @@ def nudge(
     if click is None:
         return
     now = clock()
-    person = _linked(click, client, settings, store, coperniq, now, "nudge from Slack")
+    person = _linked(
+        click.user,
+        lambda text: tell(client, click, text),
+        client,
+        settings,
+        store,
+        coperniq,
+        now,
+        "nudge from Slack",
+    )
     if person is None:
         return
     db, item = store.db, click.item
@@ -316,7 +385,7 @@ def nudge(
         tell(
             client,
             click,
-            _held_by(held, click, settings, "nudging this form's assignee")
+            _held_by(held, click.user, settings, "nudging this form's assignee")
             + f" One nudge at a time: the next can go after {again}.",
         )
         return
