@@ -39,6 +39,11 @@ class Action(StrEnum):
     ALERT_SNOOZE = "alert_snooze"
     ALERT_PAY = "alert_record_payment"
     ALERT_CALL = "alert_collection_call"
+    # the App Home: Take it on an unassigned form, notification toggles, clients, Refresh
+    HOME_TAKE = "home_take"
+    HOME_NOTIFY = "home_notify"
+    HOME_CLIENTS = "home_clients"
+    HOME_REFRESH = "home_refresh"
 
 
 class Block(StrEnum):

@@ -349,6 +349,25 @@ def m012_routing(db: Database) -> None:
     db["job_runs"].add_column("summary", str)  # what the last run did, for the App Home
 
 
+@migrations()
+def m013_home(db: Database) -> None:
+    # Who opened the App Home, as whom, and a hash of the view last published to them: a run
+    # republishes only the Homes it changed, of people who opened theirs lately.
+    db["home_views"].create(
+        {
+            "slack_user": str,
+            "coperniq_user_id": int,  # the linked Coperniq user when last opened (null: none)
+            "linked": str,  # how: "email" or "override"; unlinked: why (bot.people reasons)
+            "slack_email": str,  # what Slack gave, for the "why unlinked" sentence
+            "is_admin": int,  # a Slack workspace admin when last opened
+            "opened_at": str,
+            "published_at": str,
+            "hash": str,
+        },
+        pk="slack_user",
+    )
+
+
 # --- connection handling -------------------------------------------------------------------
 
 

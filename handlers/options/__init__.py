@@ -1,11 +1,12 @@
-"""Search-as-you-type for the modals' external selects (clients, records, projects)."""
+"""Search-as-you-type for the external selects: the modals' (clients, records, projects) and the
+App Home's clients in my summary."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from bot.ids import Action
-from handlers.options import records
+from handlers.options import home, records
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -16,3 +17,4 @@ def register(app: App) -> None:
     app.options(Action.REQUEST_CLIENT.value)(records.clients)
     app.options(Action.CALL_RECORD.value)(records.any_record)
     app.options(Action.PHOTO_PROJECT.value)(records.projects)
+    app.options(Action.HOME_CLIENTS.value)(home.clients)
