@@ -86,6 +86,10 @@ class Settings:
     # during which DMs wait; start == end: no quiet hours.
     morning_digest_cron: str = "0 7 * * 1-5"
     quiet_hours: tuple[int, int] = (19, 7)
+    # Coperniq Automation webhooks: the secret path segment of the receiver's URL (off when
+    # unset), and in Socket Mode the port of the listener that serves that path alone.
+    coperniq_webhook_secret: Secret | None = None
+    webhook_port: int | None = None
 
     def require(self, *names: str) -> None:
         """Raise ConfigError listing each named setting that is unset (for one command's needs)."""
@@ -122,6 +126,8 @@ ENV_NAMES: dict[str, str] = {
     "payment_roles": "PAYMENT_ROLES",
     "morning_digest_cron": "MORNING_DIGEST_CRON",
     "quiet_hours": "QUIET_HOURS",
+    "coperniq_webhook_secret": "COPERNIQ_WEBHOOK_SECRET",
+    "webhook_port": "WEBHOOK_PORT",
 }
 
 DESCRIPTIONS: dict[str, str] = {
@@ -148,6 +154,11 @@ DESCRIPTIONS: dict[str, str] = {
     "payment_roles": "comma-separated Coperniq role names such as 'Admin, Office Staff'",
     "morning_digest_cron": "a five-field crontab such as '0 7 * * 1-5'",
     "quiet_hours": "two local hours START-END from 0 to 23 such as '19-7' (equal: none)",
+    "coperniq_webhook_secret": (
+        "at least 24 characters from A-Z a-z 0-9 _ - (it is part of a URL), e.g. from "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+    ),
+    "webhook_port": "a TCP port number from 1 to 65535",
 }
 
 
@@ -305,6 +316,15 @@ def load_settings(
             bad("quiet_hours")
         else:
             out["quiet_hours"] = hours
+    if (value := get("coperniq_webhook_secret")) is not None:
+        if not re.fullmatch(r"[A-Za-z0-9_\-]{24,200}", value):
+            bad("coperniq_webhook_secret")
+        out["coperniq_webhook_secret"] = Secret(value)
+    if (value := get("webhook_port")) is not None:
+        if not value.isdigit() or not 1 <= int(value) <= 65535:
+            bad("webhook_port")
+        else:
+            out["webhook_port"] = int(value)
     if (value := get("port")) is not None:
         if not value.isdigit() or not 1 <= int(value) <= 65535:
             bad("port")

@@ -368,6 +368,43 @@ def m013_home(db: Database) -> None:
     )
 
 
+@migrations()
+def m014_webhooks(db: Database) -> None:
+    # Coperniq Automation deliveries, stored before they are answered and processed after: one
+    # row per event id (a redelivery finds its row), with what processing did. A row left
+    # `received` by a process that died is processed at the next start.
+    db["webhook_events"].create(
+        {
+            "event_id": str,
+            "trigger_key": str,
+            "record_id": int,
+            "work_order_id": int,
+            "fired_at": str,
+            "received_at": str,
+            "body": str,  # the delivery's JSON, as received
+            "status": str,  # received | processing | done | kept | ignored | failed
+            "attempts": int,
+            "processed_at": str,
+            "outcome": str,  # one line: what it did, or why not
+        },
+        pk="event_id",
+        defaults={"attempts": 0},
+    )
+    db["webhook_events"].create_index(["status", "received_at"])
+    db["webhook_events"].create_index(["work_order_id"])
+
+
+@migrations()
+def m015_project_sync(db: Database) -> None:
+    # The projects table becomes a local copy kept by `updated_after` listings: when each
+    # project's current phase started (computed from timeInStageDays when read, or from a phase
+    # webhook), so that time in phase can be computed at any later time without a read, and the
+    # record's own updatedAt.
+    db["projects"].add_column("phase_started_at", str)
+    db["projects"].add_column("updated_at", str)
+    db["projects"].add_column("raw", str)  # the project as last listed (JSON)
+
+
 # --- connection handling -------------------------------------------------------------------
 
 
