@@ -153,42 +153,50 @@ def _list_projects(run: Run, seen: FormsSeen) -> list[dict[str, Any]] | None:
 def _keep_projects(run: Run, projects: list[dict[str, Any]]) -> None:
     """Keep what the complete listing says of each project (phase, SLA level, workflow, trades):
     the App Home, the personal summaries and the filter names read it with no Coperniq call."""
+    keep_projects(run.db, projects, run.now, complete=True)
+
+
+def project_row(p: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """One `projects` row from a project as Coperniq lists (or gets) it, read at `now`."""
+    ph = current_phase(p) or {}
+    days = ph.get("timeInStageDays")
+    return {
+        "id": int(p["id"]),
+        "number": str(p.get("number") or p["id"]),
+        "title": p.get("title") or "(untitled)",
+        "status": p.get("status"),
+        "workflow": " ".join(str(p.get("workflowName") or "").split()) or None,
+        "trades": json.dumps(list(project_trades(p))),
+        "phase": ph.get("name"),
+        "phase_key": phase_key(p),
+        "days": int(days) if isinstance(days, int | float) else None,
+        "yellow_sla": sla_threshold(ph.get("yellowSla")),
+        "red_sla": sla_threshold(ph.get("redSla")),
+        "level": sla_level(ph) if p.get("status") == "ACTIVE" else None,
+        "account_id": p.get("accountId") if isinstance(p.get("accountId"), int) else None,
+        "seen_at": iso(now),
+    }
+
+
+def keep_projects(
+    db: Any, projects: list[dict[str, Any]], now: datetime, *, complete: bool
+) -> None:
+    """Upsert these projects into `projects`; `complete` (a full listing): drop the others."""
     rows = []
     for p in projects:
         try:
-            ph = current_phase(p) or {}
-            rows.append(
-                {
-                    "id": int(p["id"]),
-                    "number": str(p.get("number") or p["id"]),
-                    "title": p.get("title") or "(untitled)",
-                    "status": p.get("status"),
-                    "workflow": " ".join(str(p.get("workflowName") or "").split()) or None,
-                    "trades": json.dumps(list(project_trades(p))),
-                    "phase": ph.get("name"),
-                    "phase_key": phase_key(p),
-                    "days": int(ph["timeInStageDays"])
-                    if isinstance(ph.get("timeInStageDays"), int | float)
-                    else None,
-                    "yellow_sla": sla_threshold(ph.get("yellowSla")),
-                    "red_sla": sla_threshold(ph.get("redSla")),
-                    "level": sla_level(ph) if p.get("status") == "ACTIVE" else None,
-                    "account_id": p.get("accountId")
-                    if isinstance(p.get("accountId"), int)
-                    else None,
-                    "seen_at": iso(run.now),
-                }
-            )
+            rows.append(project_row(p, now))
         except (KeyError, TypeError, ValueError, AttributeError):
             continue  # one odd project must not lose the others
-    with run.db.conn:
-        run.db.execute("begin immediate")
-        run.db["projects"].upsert_all(rows, pk="id")
-        # Gone from a complete listing: deleted in Coperniq.
-        run.db.execute(
-            "delete from projects where id not in (select value from json_each(?))",
-            [json.dumps([r["id"] for r in rows])],
-        )
+    with db.conn:
+        db.execute("begin immediate")
+        db["projects"].upsert_all(rows, pk="id")
+        if complete:
+            # Gone from a complete listing: deleted in Coperniq.
+            db.execute(
+                "delete from projects where id not in (select value from json_each(?))",
+                [json.dumps([r["id"] for r in rows])],
+            )
 
 
 def _plan_reads(
