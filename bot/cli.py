@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--invoices", type=int, default=None, help="seeded invoices")
     c.add_argument("--seed", type=int, default=388)
     c.add_argument("--api-key", default="sandbox-key", help="the key the sandbox accepts")
+    c.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="send Coperniq webhooks there when state changes, e.g. "
+        "http://127.0.0.1:3000/coperniq/webhooks/<COPERNIQ_WEBHOOK_SECRET>",
+    )
+    c.add_argument(
+        "--webhook-duplicate",
+        action="store_true",
+        help="deliver every webhook event twice, as Coperniq sometimes does",
+    )
     c.set_defaults(target="sandbox.coperniq.cli:main")
 
     s = sub.add_parser(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sandbox.coperniq import seed as seeddata
 from sandbox.coperniq.api.invoices import cents
 from sandbox.coperniq.http import ALIASES
+from sandbox.coperniq.webhooks import crossed_levels, overdue_at, record_payload
 
 # Who records the payments made with pay_invoice (Office Staff, as for the seeded payments).
 OFFICE_USER_ID = 1010
@@ -147,11 +148,18 @@ class DataMixin:
         name: str | None = None,
         time_in_stage_days: int | None = None,
     ) -> dict[str, Any]:
-        """Move a project to a phase (template id or name) and/or set its days in the phase."""
+        """Move a project to a phase (template id or name) and/or set its days in the phase.
+
+        With webhooks on, a move to another phase sends PROJECT_PHASE_COMPLETED (the old phase)
+        then PROJECT_PHASE_STARTED, and days in phase reaching yellowSla or redSla send
+        PROJECT_PHASE_SLA_VIOLATION, once per threshold per stay in a phase.
+        """
         with self.api._lock:
             rec = self.db.get("projects", int(project_id))
             if rec is None:
                 raise KeyError(f"project {project_id} not found")
+            old_phase = copy.deepcopy(self._current_phase(rec))
+            days_before = self._days_in_phase(rec)
             wid = rec.get("workflowId")
             phases = seeddata.WORKFLOWS.get(int(wid), ("", [], False, []))[3] if wid else []
             key = "stage" if "stage" in rec else "phase"
@@ -207,9 +215,112 @@ class DataMixin:
                 rec["_phaseStartedAt"] = (
                     self.api.today() - timedelta(days=time_in_stage_days)
                 ).isoformat()
+            new_phase = self._current_phase(rec)
+            moved = self.api.webhooks is not None and _stay_key(new_phase) != _stay_key(old_phase)
+            if moved:
+                # A new stay (even back in a phase instance seen before) may be overdue again.
+                rec.pop("_webhookSla", None)
+                days_before = 0
             rec["updatedAt"] = self.api.now_iso()
             self.db.put("projects", rec)
+            if moved:
+                self._phase_moved(rec, old_phase, new_phase)
+            if self.api.webhooks is not None:
+                self._sla_events(rec, days_before)
         return self.get("projects", project_id) or rec
+
+    def advance_days(self, days: int = 1) -> date:
+        """Move the sandbox's date on (time in phase grows); returns the new date.
+
+        With webhooks on, every project whose time in phase reaches an SLA on the way sends
+        PROJECT_PHASE_SLA_VIOLATION, as Coperniq does when the day comes.
+        """
+        with self.api._lock:
+            before = {}
+            if self.api.webhooks is not None:
+                before = {r["id"]: self._days_in_phase(r) for r in self.db.all("projects")}
+            self.api.set_today(self.api.today() + timedelta(days=days))
+            for pid, days_before in before.items():
+                rec = self.db.get("projects", pid)
+                if rec is not None:
+                    self._sla_events(rec, days_before)
+            return self.api.today()
+
+    # ----- webhook events (only called when the sandbox sends webhooks)
+    # ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _current_phase(rec: dict[str, Any]) -> dict[str, Any] | None:
+        cur = rec.get("phase") or rec.get("stage")
+        return cur if isinstance(cur, dict) else None
+
+    def _days_in_phase(self, rec: dict[str, Any]) -> int:
+        started = rec.get("_phaseStartedAt")
+        if not started:
+            return 0
+        return max((self.api.today() - date.fromisoformat(started)).days, 0)
+
+    def _record_body(self, rec: dict[str, Any]) -> dict[str, Any]:
+        return record_payload(self.api.render("projects", rec), rec)
+
+    def _phase_moved(
+        self, rec: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any] | None
+    ) -> None:
+        sender = self.api.webhooks
+        assert sender is not None
+        record = self._record_body(rec)
+        for trigger, phase, status in (
+            ("PROJECT_PHASE_COMPLETED", old, "COMPLETED"),
+            ("PROJECT_PHASE_STARTED", new, "IN_PROGRESS"),
+        ):
+            if phase is None:
+                continue
+            sender.emit(
+                trigger,
+                record_id=rec["id"],
+                fields={
+                    # Legacy `stage` workflows have no phase instances: null, as the API has none.
+                    "phaseInstanceId": phase.get("instanceId"),
+                    "phaseTemplateId": phase.get("templateId", phase.get("id")),
+                    "phaseType": phase.get("type"),
+                    "status": status,
+                },
+                fired_at=rec["updatedAt"],
+                record=record,
+            )
+
+    def _sla_events(self, rec: dict[str, Any], days_before: int) -> None:
+        """Send a violation for each SLA reached since `days_before`, once per stay in a phase."""
+        sender = self.api.webhooks
+        phase = self._current_phase(rec)
+        if sender is None or phase is None or not rec.get("_phaseStartedAt"):
+            return
+        levels = crossed_levels(phase, days_before, self._days_in_phase(rec))
+        stay = _stay_key(phase)
+        # Kept on the record so that lowering the days and raising them again (possible only in
+        # the sandbox) does not send the same violation twice within one stay.
+        seen = rec.get("_webhookSla") or {}
+        fired = list(seen.get("fired", [])) if seen.get("stay") == stay else []
+        levels = [(t, d) for t, d in levels if t not in fired]
+        if not levels:
+            return
+        started = date.fromisoformat(rec["_phaseStartedAt"])
+        record = self._record_body(rec)
+        for sla_type, sla_days in levels:
+            sender.emit(
+                "PROJECT_PHASE_SLA_VIOLATION",
+                record_id=rec["id"],
+                fields={
+                    "overdueAt": overdue_at(started, sla_days),
+                    "slaType": sla_type,
+                    "phaseTemplateId": phase.get("templateId", phase.get("id")),
+                },
+                fired_at=self.api.now_iso(),
+                record=record,
+            )
+            fired.append(sla_type)
+        # Not an edit in Coperniq: updatedAt stays as it was.
+        rec["_webhookSla"] = {"stay": stay, "fired": fired}
+        self.db.put("projects", rec)
 
     def pay_invoice(
         self, invoice_id: int, amount: float | None = None, *, method: str = "ACH"
@@ -257,3 +368,10 @@ class DataMixin:
     def file_content(self, file_id: int) -> bytes | None:
         """The bytes of an uploaded file (None for seeded/URL files)."""
         return self.db.get_blob(int(file_id))
+
+
+def _stay_key(phase: dict[str, Any] | None) -> str | None:
+    """Identifies one stay in one phase (a phase instance, or a legacy stage)."""
+    if phase is None:
+        return None
+    return f"{phase.get('instanceId')}:{phase.get('templateId', phase.get('id'))}"

@@ -19,6 +19,7 @@ from sandbox.coperniq.http import (
     _Server,
 )
 from sandbox.coperniq.pipeline import HttpMixin
+from sandbox.coperniq.webhooks import DEFAULT_TRIES, Delivery, WebhookSender
 
 __all__ = ["CoperniqSandbox", "RecordedRequest"]
 
@@ -39,6 +40,8 @@ class CoperniqSandbox(DataMixin, HttpMixin):
         validate: bool = False,
         latency: float = 0.0,
         per_second: int | None = None,
+        webhook_url: str | None = None,
+        webhook_duplicate: bool = False,
     ) -> None:
         self._api_key = str(api_key.reveal() if hasattr(api_key, "reveal") else api_key)
         self.seed, self.projects = seed, projects
@@ -69,6 +72,8 @@ class CoperniqSandbox(DataMixin, HttpMixin):
             from sandbox.coperniq.conformance import get_checker
 
             self._checker = get_checker()
+        if webhook_url:
+            self.send_webhooks_to(webhook_url, duplicate=webhook_duplicate)
 
     def __repr__(self) -> str:
         return (
@@ -130,8 +135,10 @@ class CoperniqSandbox(DataMixin, HttpMixin):
             self._thread = None
 
     def close(self) -> None:
-        """Stop and close the database."""
+        """Stop, stop sending webhooks, and close the database."""
         self.stop()
+        if self.api.webhooks is not None:
+            self.api.webhooks.close()
         self.db.close()
 
     def __enter__(self) -> CoperniqSandbox:
@@ -190,6 +197,31 @@ class CoperniqSandbox(DataMixin, HttpMixin):
     def clear_faults(self) -> None:
         """Remove every injected fault."""
         self.faults.clear()
+
+    # ----- webhooks
+    # --------------------------------------------------------------------------------------------
+    def send_webhooks_to(
+        self, url: str, *, duplicate: bool = False, tries: int | None = None
+    ) -> WebhookSender:
+        """Send Coperniq webhooks to `url` from now on (the URL carries the receiver's secret).
+
+        As in Coperniq, what happened before (a phase already overdue) is not sent. `duplicate`
+        delivers every event twice, as Coperniq sometimes does; `tries` per event (default 4).
+        """
+        old = self.api.webhooks
+        self.api.webhooks = WebhookSender(url, duplicate=duplicate, tries=tries or DEFAULT_TRIES)
+        if old is not None:
+            old.close()
+        return self.api.webhooks
+
+    @property
+    def webhook_deliveries(self) -> list[Delivery]:
+        """Every webhook delivery attempt so far: (body, status), status 0 when none answered."""
+        return self.api.webhooks.deliveries if self.api.webhooks is not None else []
+
+    def wait_webhooks_idle(self, timeout: float = 5.0) -> bool:
+        """Wait until every webhook event is delivered (or given up); False on timeout."""
+        return self.api.webhooks.wait_idle(timeout) if self.api.webhooks is not None else True
 
     # ----- observation
     # -----------------------------------------------------------------------------

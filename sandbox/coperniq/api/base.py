@@ -11,6 +11,7 @@ from typing import Any
 
 from sandbox.coperniq.db import RecordDB
 from sandbox.coperniq.timeutil import iso
+from sandbox.coperniq.webhooks import WebhookSender
 
 MAX_PAGE_SIZE = 100
 # The notes say uploads of about 6 MB are the most that go through (a gateway payload limit): above
@@ -83,6 +84,8 @@ class ApiBase:
         self._last_now: datetime | None = None
         # Tests lower it to play a server that caps page_size below the documented 100.
         self.max_page_size = MAX_PAGE_SIZE
+        # Set when the sandbox sends Coperniq webhooks (CoperniqSandbox(webhook_url=...)).
+        self.webhooks: WebhookSender | None = None
         self.routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self._register()  # the routing table (sandbox/coperniq/api/__init__.py)
 
@@ -91,6 +94,10 @@ class ApiBase:
     def today(self) -> date:
         """The sandbox's date: fixed when given, else the real current date."""
         return self._fixed_today or datetime.now(UTC).date()
+
+    def set_today(self, day: date) -> None:
+        """Fix the sandbox's date (the clock moves on a day at a time, for time in phase)."""
+        self._fixed_today = day
 
     def now(self) -> datetime:
         """Strictly increasing UTC timestamps on the sandbox's date (for updatedAt)."""

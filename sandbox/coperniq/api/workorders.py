@@ -13,6 +13,7 @@ from sandbox.coperniq.api.base import (
     bad_request,
     not_found,
 )
+from sandbox.coperniq.webhooks import status_id, work_order_payload
 
 
 class WorkOrdersMixin(ApiBase):
@@ -175,6 +176,7 @@ class WorkOrdersMixin(ApiBase):
         body = self._body(req)
         with self._lock:
             rec = self._record_work_order(coll, record_id, workOrderId)
+            previous = status_id(rec)
             for name, kind in (
                 ("title", str),
                 ("description", str),
@@ -245,7 +247,31 @@ class WorkOrdersMixin(ApiBase):
                 rec["visits"] = {"visits": visits}
             rec["updatedAt"] = self.now_iso()
             self.db.put("work_orders", rec)
+            # Inside the lock, so that event ids follow the order of the changes.
+            self._work_order_events(rec, previous)
         return ApiResponse(200, self.render("work_orders", rec))
+
+    def _work_order_events(self, rec: dict[str, Any], previous: str | None) -> None:
+        """TASK_STATUS_MOVEMENT on a status change, and TASK_COMPLETED when it is COMPLETED."""
+        current = status_id(rec)
+        if self.webhooks is None or current == previous:
+            return
+        common = {
+            "record_id": rec.get("_parentId"),
+            "fired_at": rec["updatedAt"],
+            "work_order": work_order_payload(rec),
+        }
+        self.webhooks.emit(
+            "TASK_STATUS_MOVEMENT",
+            fields={
+                "workOrderId": rec["id"],
+                "currentStatus": current,
+                "previousStatus": previous,
+            },
+            **common,
+        )
+        if current == "COMPLETED":
+            self.webhooks.emit("TASK_COMPLETED", fields={"workOrderId": rec["id"]}, **common)
 
     def delete_work_order(
         self, req: ApiRequest, coll: str, record_id: str, workOrderId: str
