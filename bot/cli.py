@@ -62,6 +62,22 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--url", help="public base URL for HTTP mode (Socket Mode when omitted)")
     s.set_defaults(target="bot.manifest:main")
 
+    s = sub.add_parser(
+        "webhooks",
+        help="print the Coperniq Automations to create, with the webhook URL and its secret",
+    )
+    s.add_argument(
+        "--url",
+        help="the bot's public base URL: HTTP mode, the one Slack uses; Socket Mode, the one "
+        "that forwards to WEBHOOK_PORT",
+    )
+    s.add_argument(
+        "--http",
+        action="store_true",
+        help="the bot runs `serve --http` though SLACK_APP_TOKEN is set",
+    )
+    s.set_defaults(target="bot.webhook_setup:main")
+
     s = sub.add_parser("sandbox", help="run a local stand-in for an external service")
     ssub = s.add_subparsers(dest="sandbox_command", metavar="SERVICE", required=True)
     c = ssub.add_parser("coperniq", help="the Coperniq API sandbox")
