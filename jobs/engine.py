@@ -6,7 +6,8 @@ own alert state, post it (main message, then thread replies, or for a long list 
 it in the main message's thread), record each message's items as it is accepted (a CSV's against
 the main message), mark earlier messages whose items were listed again, and show resolved items
 in the messages that announced them. `resolve_items` does the last step for items an outside event
-(a webhook) reports resolved between runs.
+(a webhook) reports resolved between runs, and `run(..., snapshot=...)` a whole run on what an
+outside event already says (one project's forms) instead of the job's own collect.
 
 Nothing is recorded before Slack accepts a message, so a failed post is retried by the next run,
 and one run lists an item in one message only. Before every Slack write the run checks the stop
@@ -78,8 +79,14 @@ def run(
     poster: SlackPoster | None = None,
     out: Callable[[str], None] = print,
     clock: Callable[[], datetime] = _utcnow,
+    snapshot: Snapshot | Callable[[Run], Snapshot] | None = None,
 ) -> RunResult:
-    """Run one digest job once; a per-item or Slack failure is logged and retried next run."""
+    """Run one digest job once; a per-item or Slack failure is logged and retried next run.
+
+    `snapshot` replaces `job.collect`: a Snapshot, or a function of the Run called once the lease
+    is held (so an event that finds the job busy has cost no Coperniq call). It must cover only
+    what it read (its `covers`), since every channel resolves what it covers and no longer lists.
+    """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     result = RunResult(job=job.id, dry_run=dry_run)
@@ -107,14 +114,19 @@ def run(
     api = deps.coperniq.background.metered()
     ctx = Run(deps, api, now, result, stop or threading.Event(), clock)
     try:
-        snapshot = job.collect(ctx)
-        result.notes.extend(snapshot.notes)
-        snoozed = _Snoozed.of(job, db, snapshot, now)
+        if snapshot is None:
+            seen = job.collect(ctx)
+        elif isinstance(snapshot, Snapshot):
+            seen = snapshot
+        else:
+            seen = snapshot(ctx)
+        result.notes.extend(seen.notes)
+        snoozed = _Snoozed.of(job, db, seen, now)
         slack = None if dry_run else _Slack(job, ctx, holder, poster or SlackPoster(deps.slack))
         for channel in channels:
-            _digest(job, ctx, snapshot, channel, slack, out, snoozed)
+            _digest(job, ctx, seen, channel, slack, out, snoozed)
         if slack is not None:
-            _after_run(job, ctx, snapshot, snoozed.hidden)
+            _after_run(job, ctx, seen, snoozed.hidden)
         if slack is not None and result.failed == 0:
             # Their items were listed again; a failed post keeps them, to be woken next run.
             state.end_snoozes(db, job.id, sorted(snoozed.woken))

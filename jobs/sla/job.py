@@ -40,6 +40,15 @@ class SlaSnapshot(Snapshot):
         return self.seen.covers(int(row.summary.get("project_id", 0)))
 
 
+def snapshot_of(seen: FormsSeen, app_url: str) -> SlaSnapshot:
+    """The snapshot of what a listing (or one project's webhook) saw: its alerts as items."""
+    items = [
+        Item(a.key, a.level, a, messages.view(a, app_url), held=a.project_id in seen.withheld)
+        for a in seen.alerts
+    ]
+    return SlaSnapshot(items=items, notes=seen.notes, seen=seen)
+
+
 @dataclass(frozen=True)
 class FormSlaJob:
     """The form-sla digest as a DigestJob; the budget knobs are fields so tests can tune them."""
@@ -65,12 +74,7 @@ class FormSlaJob:
             forms_ttl=self.forms_ttl,
             refresh_per_run=self.refresh_per_run,
         )
-        app_url = run.settings.coperniq_app_url
-        items = [
-            Item(a.key, a.level, a, messages.view(a, app_url), held=a.project_id in seen.withheld)
-            for a in seen.alerts
-        ]
-        return SlaSnapshot(items=items, notes=seen.notes, seen=seen)
+        return snapshot_of(seen, run.settings.coperniq_app_url)
 
     def build(
         self, snapshot: Snapshot, announce: set[str], now: datetime, settings: Settings

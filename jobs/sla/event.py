@@ -1,0 +1,324 @@
+"""What Coperniq's phase webhooks do to the form-sla alerts, through the same engine as its runs.
+
+PROJECT_PHASE_SLA_VIOLATION: the project's open forms of its current phase are alerted now. When
+no channel subscription could accept the project (its stored workflow, trades and phase against
+each subscription's filters, level aside) and nobody has personal form DMs on, it costs nothing.
+Otherwise, once the job's lease is held, the project is read once and its forms once, the
+`form_cache` and `projects` rows are updated as a polled run would, and the engine runs on a
+snapshot that speaks for this project only: the same once-per-item state, so the next polled run
+does not repeat what was posted, and nothing about other projects is resolved.
+
+PROJECT_PHASE_STARTED / _COMPLETED: the project's open alerts announced before the event fired
+belong to a stay in a phase that is over; they are shown resolved in place (no Coperniq call),
+and the stored project row learns the new phase, or is marked for re-reading.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.store import iso
+from jobs import engine, state
+from jobs.digest import Item, Run
+from jobs.sla import JOB_ID
+from jobs.sla.collect import FormsSeen, keep_projects
+from jobs.sla.job import SlaSnapshot, snapshot_of
+from jobs.sla.select import at_risk, phase_key, select, sla_threshold
+from jobs.subscriptions import SLA, accepts, fold, subscriptions
+from jobs.times import parse_instant
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+    from bot.config import Settings
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+# The slaType values seen so far (the sandbox's; Coperniq documents none). Any value is accepted:
+# the level always comes from the project as read, so an unknown one is only logged.
+KNOWN_SLA_TYPES = frozenset({"YELLOW", "RED"})
+
+
+@dataclass(frozen=True)
+class EventOutcome:
+    """What handling one event did, in one line; `busy`: try again shortly (nothing was done)."""
+
+    text: str
+    busy: bool = False
+    coperniq_calls: int = 0
+
+
+def _job() -> Any:
+    from jobs.registry import JOBS
+
+    return JOBS[JOB_ID]
+
+
+# --- the gate: could anyone want this project's alerts? -----------------------------------------
+
+
+def _template_of(key: str | None) -> str | None:
+    """The phase template id in a stored phase_key (`phase:<instance>:<template>`, `stage:<id>`)."""
+    if not key or key == "none":
+        return None
+    return key.rsplit(":", 1)[-1] or None
+
+
+def could_concern(
+    db: Database, settings: Settings, project_id: int, phase_template_id: Any = None
+) -> bool:
+    """May a channel subscription or a person want alerts of this project? (No Coperniq call.)
+
+    Level filters are left aside (the level is only known after reading the project); an unknown
+    project could match anything, and so could a phase the stored row has not seen yet.
+    """
+    if db.execute("select 1 from notify_prefs where forms = 1 limit 1").fetchone():
+        return True
+    subs = subscriptions(db, settings, SLA)
+    if not subs:
+        return False
+    row = db.execute(
+        "select workflow, trades, phase, phase_key from projects where id = ?", [project_id]
+    ).fetchone()
+    if row is None:
+        return True
+    workflow, trades, phase, key = row
+    same_phase = phase_template_id is None or _template_of(key) == str(phase_template_id)
+    try:
+        trade_list = json.loads(trades or "[]")
+    except ValueError:
+        trade_list = []
+    view = {"workflow": workflow or "", "trades": trade_list, "phase": phase or ""}
+    probe = Item("", "", None, view)
+    for sub in subs:
+        wanted = {
+            k: v
+            for k, v in sub.filters.items()
+            if k != "level" and not (k == "phase" and (not same_phase or not phase))
+        }
+        match = accepts(SLA, wanted)
+        if match is None or match(probe):
+            return True
+    return False
+
+
+# --- PROJECT_PHASE_SLA_VIOLATION ------------------------------------------------------------------
+
+
+def one_project(project_id: int) -> Any:
+    """The engine's collect for one project: read it and its forms once, keep them, select."""
+
+    def collect(run: Run) -> SlaSnapshot:
+        project = run.api.projects.get(project_id)
+        run.check_stop()
+        forms = list(run.api.forms.list_for_project(project_id))
+        # As a polled run keeps what it reads (jobs.sla.collect._read_forms): the next run reuses
+        # this list until the phase changes, and the App Home and summaries see the project.
+        run.db["form_cache"].upsert(
+            {
+                "project_id": project_id,
+                "phase_key": phase_key(project),
+                "fetched_at": iso(min(run.now, run.clock())),
+                "forms": json.dumps(forms, sort_keys=True, default=str),
+            },
+            pk="project_id",
+        )
+        keep_projects(run.db, [project], run.now, complete=False)
+        seen = FormsSeen(
+            alerts=select([project], {project_id: forms}, run.now, run.settings.timezone),
+            # This project only: a channel resolves its alerts no longer listed (the form is done
+            # or out of phase), and nothing about any other project.
+            listing_complete=False,
+            known={project_id},
+            at_risk={int(p["id"]) for p, _ in at_risk([project])},
+        )
+        return snapshot_of(seen, run.settings.coperniq_app_url)
+
+    return collect
+
+
+def on_violation(
+    deps: Deps,
+    project_id: int,
+    event: Mapping[str, Any],
+    now: datetime,
+    *,
+    stop: threading.Event | None = None,
+) -> EventOutcome:
+    """Alert the project's open forms of its phase now, if anyone could want them."""
+    sla_type = event.get("slaType")
+    if sla_type not in KNOWN_SLA_TYPES:
+        log.info(
+            "%s: PROJECT_PHASE_SLA_VIOLATION with slaType %r (not one seen before); the level "
+            "is read from the project",
+            JOB_ID,
+            str(sla_type)[:40],
+        )
+    db, settings = deps.store.db, deps.settings
+    if not could_concern(db, settings, project_id, event.get("phaseTemplateId")):
+        return EventOutcome(
+            f"project {project_id}: no subscription could accept it and nobody has form DMs "
+            "on; no Coperniq call"
+        )
+    job = _job()
+    why = job.config.off_reason(settings, db)
+    if why is None and deps.slack is None:
+        why = "SLACK_BOT_TOKEN is not set"
+    if why is not None:
+        return EventOutcome(f"project {project_id}: {JOB_ID} is off ({why}); no Coperniq call")
+    result = engine.run(
+        job, deps, now, stop=stop, out=lambda _: None, snapshot=one_project(project_id)
+    )
+    if not result.ran:
+        return EventOutcome(f"project {project_id}: {JOB_ID} is running elsewhere", busy=True)
+    stopped = stop is not None and stop.is_set()
+    text = f"project {project_id}: {result.summary()}"
+    return EventOutcome(text, busy=stopped, coperniq_calls=result.coperniq_calls)
+
+
+# --- PROJECT_PHASE_STARTED / PROJECT_PHASE_COMPLETED ----------------------------------------------
+
+
+def _phase_in(record: Mapping[str, Any], template: Any) -> Mapping[str, Any] | None:
+    """The phase the delivery's `record` carries, when it is the event's phase template."""
+    stage = record.get("stage") or record.get("phase")
+    if not isinstance(stage, dict) or template is None:
+        return None
+    ident = stage.get("templateId", stage.get("id"))
+    return stage if ident is not None and str(ident) == str(template) else None
+
+
+def _note_phase(
+    db: Database,
+    project_id: int,
+    event: Mapping[str, Any],
+    record: Mapping[str, Any],
+    fired: datetime | None,
+    *,
+    started: bool,
+) -> str:
+    """Update the stored project row from a phase event; what was done, in a few words."""
+    row = db.execute(
+        "select phase_key, phase_started_at from projects where id = ?", [project_id]
+    ).fetchone()
+    if row is None:
+        return "project not stored yet"
+    key, started_at = row
+    template = event.get("phaseTemplateId")
+    if started_at and fired is not None and parse_instant(started_at) > fired:
+        return "project row already newer"
+    if not started:
+        if template is not None and _template_of(key) == str(template):
+            # Out of that phase: its SLA no longer applies. The next phase comes with its own
+            # STARTED event or the next listing; until then the row waits to be read again.
+            db.execute(
+                "update projects set level = null, days = null, updated_at = null where id = ?",
+                [project_id],
+            )
+            return "project row marked for re-reading"
+        return "project row unchanged"
+    instance = event.get("phaseInstanceId")
+    if template is None:
+        db.execute("update projects set updated_at = null where id = ?", [project_id])
+        return "project row marked for re-reading"
+    is_stage = (key or "").startswith("stage:") or instance is None
+    new_key = f"stage:{template}" if is_stage else f"phase:{instance}:{template}"
+    if new_key == key:
+        return "project row already in this phase"
+    phase = _phase_in(record, template) or {}
+    # Just started: time in phase is 0, so below any SLA. The name and SLAs are known only when
+    # the delivery's record carries the phase; otherwise they are left empty and `updated_at` is
+    # cleared, so the next listing reads the project again.
+    db.execute(
+        "update projects set phase_key = ?, phase = ?, yellow_sla = ?, red_sla = ?, days = 0, "
+        "level = null, phase_started_at = ?, updated_at = null where id = ?",
+        [
+            new_key,
+            phase.get("name"),
+            sla_threshold(phase.get("yellowSla")),
+            sla_threshold(phase.get("redSla")),
+            iso(fired) if fired is not None else None,
+            project_id,
+        ],
+    )
+    return "project row moved to the new phase"
+
+
+def _fired(event: Mapping[str, Any]) -> datetime | None:
+    value = event.get("firedAt")
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_instant(value)
+    except ValueError:
+        return None
+
+
+def over_alerts(
+    db: Database, project_id: int, fired: datetime | None, phase_name: str | None, *, started: bool
+) -> list[str]:
+    """The project's open alert keys that belong to a stay in a phase the event says is over.
+
+    With firedAt: those first announced before it (every form of a stay that began at firedAt is
+    announced after it). Without: by name, those of another phase than the one started, or of
+    the one completed; nothing when the phase's name is not known.
+    """
+    keys: set[str] = set()
+    for row in state.open_alerts(db, JOB_ID):
+        if int(row.summary.get("project_id") or 0) != project_id:
+            continue
+        if fired is not None:
+            first = row.first_alerted_at or row.last_alerted_at
+            if first is not None and parse_instant(first) < fired:
+                keys.add(row.item_key)
+            continue
+        if phase_name is None:
+            continue
+        same = fold(str(row.summary.get("phase") or "")) == fold(phase_name)
+        if same != started:
+            keys.add(row.item_key)
+    return sorted(keys)
+
+
+def on_phase_change(
+    deps: Deps,
+    project_id: int,
+    event: Mapping[str, Any],
+    record: Mapping[str, Any],
+    now: datetime,
+    *,
+    started: bool,
+    stop: threading.Event | None = None,
+) -> EventOutcome:
+    """Show the alerts of the phase left resolved in place; keep the project row current."""
+    db = deps.store.db
+    fired = _fired(event)
+    phase = _phase_in(record, event.get("phaseTemplateId")) or {}
+    if not phase:
+        # The stored row names the phase when it is the one this event is about.
+        row = db.execute(
+            "select phase, phase_key from projects where id = ?", [project_id]
+        ).fetchone()
+        if row and _template_of(row[1]) == str(event.get("phaseTemplateId")):
+            phase = {"name": row[0]}
+    keys = over_alerts(db, project_id, fired, phase.get("name"), started=started)
+    result = None
+    if keys:
+        result = engine.resolve_items(_job(), deps, keys, now, stop=stop)
+        if not result.ran and deps.slack is not None:
+            return EventOutcome(f"project {project_id}: {JOB_ID} is running elsewhere", busy=True)
+    # After the resolution, so a retried event still finds the alerts to resolve.
+    noted = _note_phase(db, project_id, event, record, fired, started=started)
+    if result is None:
+        return EventOutcome(f"project {project_id}: no open alert of an earlier phase; {noted}")
+    return EventOutcome(
+        f"project {project_id}: {len(keys)} alert(s) of an earlier phase, {result.resolved} "
+        f"resolved in {result.updated} message(s), {result.failed} failed; {noted}"
+    )
