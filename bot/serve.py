@@ -3,7 +3,11 @@
 HTTP mode serves `POST /slack/events` (commands, interactivity, options, events) through Bolt's
 WSGI adapter, behind bot.httpguard (size limit, signature, body shape), and `GET /healthz`, on
 waitress: a thread pool and a deep listen backlog, unlike Bolt's single-threaded development
-server. SIGTERM/SIGINT stop the transport, the jobs, the listener pool and the store, in that order.
+server. With COPERNIQ_WEBHOOK_SECRET set it also takes Coperniq's webhooks at
+`POST /coperniq/webhooks/<secret>` (bot.webhooks); in Socket Mode, where there is no HTTP server,
+on WEBHOOK_PORT, that path alone. Deliveries are processed on one worker thread in this process.
+SIGTERM/SIGINT stop the transport (and the webhook port), the jobs, the webhook worker, the
+listener pool and the store, in that order.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from bot.config import Secret, Settings, load_settings
 from bot.httpguard import MAX_BODY_BYTES, SlackRequestGuard
 from bot.slackstart import APP_TOKEN_HINTS, call_slack_at_start
+from bot.webhooks import MASKED_PATH, MAX_WEBHOOK_BYTES, is_webhook_path
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -37,6 +42,7 @@ LISTEN_BACKLOG = 1024
 SOCKET_MODE_CONCURRENCY = 32
 
 StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 def make_wsgi_app(
@@ -46,8 +52,10 @@ def make_wsgi_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     now: Callable[[], float] = time.time,
     started_at: float | None = None,
+    webhooks: WsgiApp | None = None,
 ) -> Callable[..., Iterable[bytes]]:
-    """A WSGI app: /healthz answered here, POST /slack/events guarded then Bolt's; else 404."""
+    """A WSGI app: /healthz answered here, POST /slack/events guarded then Bolt's, the Coperniq
+    webhook path to `webhooks` (bot.webhooks.WebhookReceiver) when given; else 404."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
     secret = signing_secret.reveal() if isinstance(signing_secret, Secret) else signing_secret
@@ -77,9 +85,26 @@ def make_wsgi_app(
             return [body]
         if environ.get("PATH_INFO") == EVENTS_PATH:
             return guarded(environ, start_response)
-        # Nothing else is served: answered without reading the body.
-        start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
-        return [b"Not Found"]
+        if webhooks is not None and is_webhook_path(environ.get("PATH_INFO") or ""):
+            return webhooks(environ, start_response)
+        return _not_found(start_response)
+
+    return wsgi
+
+
+def _not_found(start_response: StartResponse) -> list[bytes]:
+    # Nothing else is served: answered without reading the body.
+    start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+    return [b"Not Found"]
+
+
+def make_webhook_wsgi_app(webhooks: WsgiApp) -> WsgiApp:
+    """The WEBHOOK_PORT app of Socket Mode: the Coperniq webhook path alone; else 404."""
+
+    def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if is_webhook_path(environ.get("PATH_INFO") or ""):
+            return webhooks(environ, start_response)
+        return _not_found(start_response)
 
     return wsgi
 
@@ -153,10 +178,31 @@ def make_wsgi_server(
     *,
     signing_secret: Secret | str | None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    webhooks: WsgiApp | None = None,
 ) -> WsgiServer:
     """The app behind a threaded WSGI server (port 0: any free port); .start() and .close()."""
-    wsgi = make_wsgi_app(app, signing_secret=signing_secret, max_body_bytes=max_body_bytes)
+    wsgi = make_wsgi_app(
+        app, signing_secret=signing_secret, max_body_bytes=max_body_bytes, webhooks=webhooks
+    )
     return WsgiServer(wsgi, host, port, threads, max_body_bytes)
+
+
+def make_webhook_server(
+    webhooks: WsgiApp, host: str = "127.0.0.1", port: int = 0, threads: int = 8
+) -> WsgiServer:
+    """Socket Mode's listener on WEBHOOK_PORT: the webhook path alone (port 0: any free port)."""
+    return WsgiServer(make_webhook_wsgi_app(webhooks), host, port, threads, MAX_WEBHOOK_BYTES)
+
+
+def start_webhooks(deps: Deps) -> tuple[Any, WsgiApp] | None:
+    """The webhook worker (started) and the receiver feeding it, when the secret is set."""
+    secret = deps.settings.coperniq_webhook_secret
+    if secret is None or not secret.reveal():
+        return None
+    from bot.webhooks import WebhookReceiver, WebhookWorker
+
+    worker = WebhookWorker(deps).start()
+    return worker, WebhookReceiver(deps.store, secret.reveal(), worker.enqueue)
 
 
 def make_socket_mode_handler(app: App, app_token: str) -> Any:
@@ -211,6 +257,8 @@ def main(args: argparse.Namespace, *, sleep: Callable[[float], object] | None = 
     app: App | None = None
     stop_jobs: Callable[[], None] | None = None
     transport: Any = None
+    webhook_server: WsgiServer | None = None
+    webhook_worker: Any = None
     try:
         # Building the app calls auth.test: a refused token raises SlackRefused (one line, exit
         # 1), an outage is retried. Bolt's own signature check is off: Socket Mode requests
@@ -226,6 +274,12 @@ def main(args: argparse.Namespace, *, sleep: Callable[[float], object] | None = 
             return 0
         if not getattr(args, "no_jobs", False):
             stop_jobs = start_jobs(deps, stop)
+        # The worker runs wherever serve runs (with or without --no-jobs: the web process takes
+        # the deliveries); `clock` processes none.
+        webhooks = start_webhooks(deps)
+        receiver: WsgiApp | None = None
+        if webhooks is not None:
+            webhook_worker, receiver = webhooks
         if socket_mode:
             transport = make_socket_mode_handler(app, settings.slack_app_token.reveal())
 
@@ -243,6 +297,22 @@ def main(args: argparse.Namespace, *, sleep: Callable[[float], object] | None = 
             )
             if connected:
                 log.info("Connected to Slack in Socket Mode")
+            if receiver is not None and settings.webhook_port is None:
+                log.warning(
+                    "COPERNIQ_WEBHOOK_SECRET is set but WEBHOOK_PORT is not: in Socket Mode "
+                    "Coperniq webhooks are received only on WEBHOOK_PORT"
+                )
+            elif receiver is not None and connected:
+                webhook_server = make_webhook_server(
+                    receiver,
+                    "0.0.0.0",  # noqa: S104 - behind the public URL Coperniq calls
+                    settings.webhook_port or 0,
+                ).start()
+                log.info(
+                    "Receiving Coperniq webhooks on port %s (POST %s)",
+                    webhook_server.port,
+                    MASKED_PATH,
+                )
         else:
             port = settings.port if getattr(args, "port", None) is None else args.port
             # All interfaces: HTTP mode runs behind the platform's router or a reverse proxy.
@@ -251,15 +321,24 @@ def main(args: argparse.Namespace, *, sleep: Callable[[float], object] | None = 
                 host="0.0.0.0",  # noqa: S104
                 port=port,
                 signing_secret=settings.slack_signing_secret,
+                webhooks=receiver,
             ).start()
             log.info("Serving HTTP on port %s (POST %s)", transport.port, EVENTS_PATH)
+            if receiver is not None:
+                log.info("Receiving Coperniq webhooks on the same port (POST %s)", MASKED_PATH)
         while not stop.wait(1.0):
             pass
     finally:
         if transport is not None:
             transport.close()
+        if webhook_server is not None:
+            webhook_server.close()
         if stop_jobs is not None:
             stop_jobs()
+        if webhook_worker is not None:
+            # After the servers (nothing new is enqueued) and before the store closes; a run in
+            # hand stops at its next safe point (`stop` is set) and its row waits for next start.
+            webhook_worker.stop()
         if app is not None:
             shutdown_app(app)
         close = getattr(deps.coperniq, "close", None)
