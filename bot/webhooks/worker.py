@@ -125,6 +125,10 @@ class WebhookWorker:
                 break
             try:
                 self._handle(event_id)
+            except Exception:
+                # The store refused the outcome (locked, disk full): the row stays claimed and
+                # is taken again once stale; this thread must live on for the others.
+                log.exception("Coperniq webhook event %s: recording its outcome failed", event_id)
             finally:
                 with self._idle:
                     self._busy -= 1
