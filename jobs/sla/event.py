@@ -20,7 +20,7 @@ import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.store import iso
@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 # The slaType values seen so far (the sandbox's; Coperniq documents none). Any value is accepted:
 # the level always comes from the project as read, so an unknown one is only logged.
 KNOWN_SLA_TYPES = frozenset({"YELLOW", "RED"})
+# firedAt may be rounded (to the second or millisecond) and Coperniq's clock is not ours: an alert
+# announced up to this long after a phase event fired still counts as before it. Safe, since a
+# stay that has just begun is 0 days in its phase, below any SLA (at least a day), for a day.
+FIRED_TOLERANCE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -266,9 +270,9 @@ def over_alerts(
 ) -> list[str]:
     """The project's open alert keys that belong to a stay in a phase the event says is over.
 
-    With firedAt: those first announced before it (every form of a stay that began at firedAt is
-    announced after it). Without: by name, those of another phase than the one started, or of
-    the one completed; nothing when the phase's name is not known.
+    With firedAt: those first announced before it, give or take FIRED_TOLERANCE (every form of
+    a stay that began at firedAt is announced a day or more after it). Without: by name, those
+    of another phase than the one started, or of the one completed; none when the name is unknown.
     """
     keys: set[str] = set()
     for row in state.open_alerts(db, JOB_ID):
@@ -276,7 +280,7 @@ def over_alerts(
             continue
         if fired is not None:
             first = row.first_alerted_at or row.last_alerted_at
-            if first is not None and parse_instant(first) < fired:
+            if first is not None and parse_instant(first) < fired + FIRED_TOLERANCE:
                 keys.add(row.item_key)
             continue
         if phase_name is None:
