@@ -85,6 +85,8 @@ class WebhookWorker:
     def start(self) -> WebhookWorker:
         """Start the thread; it first picks up what a previous process left unprocessed."""
         self._stop.clear()
+        # Queued before the thread runs, so that wait_idle() right after start() waits for them.
+        self._sweep()
         self._thread = threading.Thread(target=self._run, name="coperniq-webhooks", daemon=True)
         self._thread.start()
         return self
@@ -106,7 +108,7 @@ class WebhookWorker:
     # --- the thread ---------------------------------------------------------------------------
 
     def _run(self) -> None:
-        next_sweep = 0.0  # at once: rows a dead process left
+        next_sweep = time.monotonic() + self.sweep_every  # start() swept once already
         while not self._stop.is_set():
             now_m = time.monotonic()
             if now_m >= next_sweep:
