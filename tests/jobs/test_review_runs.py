@@ -170,8 +170,9 @@ def test_a_reminder_is_never_sent_from_a_stale_form_list(env: Env) -> None:
     # A day later the reminder is due, but the cached list is stale and the cap allows no
     # refresh: the reminder waits rather than report a completed form as still open.
     no_refresh = replace(SLA, refresh_per_run=0)
-    waited = engine.run(no_refresh, env.deps, now() + timedelta(hours=25), poster=env.poster)
-    assert waited.posted == 0
+    engine.run(no_refresh, env.deps, now() + timedelta(hours=25), poster=env.poster)
+    # Other projects may cross an SLA in those 25 hours (days in phase are computed at the run's
+    # time from the stored phase start) and be posted: only the stale form must not be.
     assert not any(form["name"] in str(p["blocks"]) for p in posts(env.fs, SLA_CHANNEL)[before:])
     assert sla_alerts(env)[key].resolved_at is None
     # A later run with room to refresh re-reads it and resolves it.
