@@ -22,6 +22,7 @@ from bot.deepcheck.judges import (
     FORM_PHASES,
     INVOICES,
     MAX_REQUESTS,
+    PHASE_MOVES,
     PROBES,
     PROJECT_PHASES,
     RATE_LIMITS,
@@ -255,6 +256,52 @@ def test_forms_in_the_projects_phase_pass(coperniq_sandbox, tmp_path) -> None:
         lambda p: [{"id": 1, "name": "Permit", "phaseId": p["phase"]["templateId"]}],
     )
     assert _probe(coperniq_sandbox, tmp_path)[FORM_PHASES].status == "OK"
+
+
+# --- phase moves and updatedAt -------------------------------------------------------------------
+
+
+def _one_project_read_as(sb: Any, started: str | None, updated: str) -> None:
+    """Make the listing one real project in a phase whose GET says when that phase started."""
+    projects = _fetch(sb, "/projects", page=1, page_size=100)
+    project = copy.deepcopy(next(p for p in projects if p.get("phase")))
+    project["updatedAt"] = updated
+    sb.inject(path="/projects", method="GET", status=200, body=[project], times=1)
+    detail = copy.deepcopy(project)
+    instance = project["phase"]["instanceId"]
+    detail["phaseInstances"] = (
+        [{"id": instance, "status": "IN_PROGRESS", "startedAt": started, "completedAt": None}]
+        if started
+        else []
+    )
+    sb.inject(path=f"/projects/{project['id']}", method="GET", status=200, body=detail, times=1)
+
+
+def test_a_phase_started_after_the_projects_updated_at_warns(coperniq_sandbox, tmp_path):
+    _one_project_read_as(
+        coperniq_sandbox, started="2026-11-20T15:00:00Z", updated="2026-11-02T09:00:00Z"
+    )
+    found = _probe(coperniq_sandbox, tmp_path)
+    assert found[PHASE_MOVES].status == "WARN"
+    assert "does not change updatedAt" in found[PHASE_MOVES].seen
+    assert "daily full sweep" in found[PHASE_MOVES].todo
+    # One page listed, one project read: GETs only, within the cap.
+    assert {r.method for r in coperniq_sandbox.requests} == {"GET"}
+    assert len(coperniq_sandbox.requests) <= DEEP_REQUESTS
+
+
+def test_an_updated_at_no_earlier_than_the_phase_start_passes(coperniq_sandbox, tmp_path):
+    _one_project_read_as(
+        coperniq_sandbox, started="2026-11-20T15:00:00Z", updated="2026-11-20T15:00:01Z"
+    )
+    assert _probe(coperniq_sandbox, tmp_path)[PHASE_MOVES].status == "OK"
+
+
+def test_no_phase_instance_start_to_compare_is_reported_unknown(coperniq_sandbox, tmp_path):
+    _one_project_read_as(coperniq_sandbox, started=None, updated="2026-11-20T15:00:01Z")
+    found = _probe(coperniq_sandbox, tmp_path)
+    assert found[PHASE_MOVES].status == "WARN"
+    assert found[PHASE_MOVES].seen.startswith("unknown")
 
 
 # --- invoices ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -13,11 +14,16 @@ from bot.coperniq.client import PER_SECOND_LIMIT
 from bot.records import record_url
 from jobs.invoices.select import due_date
 from jobs.sla.select import at_risk, current_phase, form_in_phase, sla_threshold
+from jobs.times import parse_instant
 
 MAX_REQUESTS = 10  # the whole of `check --deep`
 DEEP_REQUESTS = MAX_REQUESTS - 1  # check's own Coperniq call comes first
 PROJECTS_PAGE = 100  # what form-sla asks for: the probe sees the page the job sees
 FORM_LISTS = 3  # projects whose forms are read, at most
+PHASE_READS = 2  # projects read one by one (GET /projects/{id}) for their phase instances
+# startedAt may be stamped apart from updatedAt by the same change (or rounded); only a phase
+# start later than this after the record's last update says the move did not touch updatedAt.
+PHASE_SLACK = timedelta(hours=24)
 INVOICES_PAGE = 20
 SEND_OUTPUT = "send this output with a bug report"
 
@@ -27,7 +33,8 @@ FORM_PHASES = "form phases"
 INVOICES = "invoices"
 USERS = "users"
 APP_LINKS = "app links"
-PROBES = (RATE_LIMITS, PROJECT_PHASES, FORM_PHASES, INVOICES, USERS, APP_LINKS)
+PHASE_MOVES = "phase moves"
+PROBES = (RATE_LIMITS, PROJECT_PHASES, PHASE_MOVES, FORM_PHASES, INVOICES, USERS, APP_LINKS)
 
 SLA_FIELDS = ("timeInStageDays", "yellowSla", "redSla")
 INVOICE_STATUSES = frozenset({"DRAFT", "SENT", "DECLINED", "PAID", "PARTIALLY_PAID", "OVERDUE"})
@@ -189,6 +196,71 @@ def judge_projects(projects: Sequence[Any]) -> Finding:
     risky = len(at_risk(p for p in projects if isinstance(p, Mapping)))
     return Finding(
         "OK", PROJECT_PHASES, seen + f"; {with_sla} with an SLA set, {risky} at or past yellow"
+    )
+
+
+def phase_move_candidates(projects: Sequence[Any]) -> list[Mapping[str, Any]]:
+    """Projects whose phase began most recently: the likeliest not edited since their phase move."""
+    ok = [
+        p
+        for p in projects
+        if isinstance(p, Mapping)
+        and p.get("id") is not None
+        and isinstance(p.get("phase"), Mapping)
+        and isinstance(p["phase"].get("timeInStageDays"), int | float)
+        and isinstance(p.get("updatedAt"), str)
+    ]
+    ok.sort(key=lambda p: (p["phase"]["timeInStageDays"], str(p.get("updatedAt"))))
+    return ok[:PHASE_READS]
+
+
+def _current_start(project: Mapping[str, Any]) -> str | None:
+    """startedAt of the phase instance the project is in now (its phase.instanceId)."""
+    instance = (project.get("phase") or {}).get("instanceId")
+    for inst in project.get("phaseInstances") or []:
+        if isinstance(inst, Mapping) and inst.get("id") == instance:
+            started = inst.get("startedAt")
+            return started if isinstance(started, str) else None
+    return None
+
+
+def judge_phase_moves(read: Sequence[Mapping[str, Any]]) -> Finding:
+    """Does a phase move show in the project's updatedAt (so `updated_after` listings see it)?"""
+    pairs = []
+    for p in read:
+        started, updated = _current_start(p), p.get("updatedAt")
+        if started and isinstance(updated, str):
+            try:
+                pairs.append((p.get("id"), parse_instant(started), parse_instant(updated)))
+            except ValueError:
+                continue
+    if not pairs:
+        return Finding(
+            "WARN",
+            PHASE_MOVES,
+            "unknown: no project read had a current phase instance with startedAt and an "
+            "updatedAt to compare",
+            "form-SLA sees phase moves in its daily full sweep at least (and at once with the "
+            "phase webhooks)",
+        )
+    later = [(pid, s, u) for pid, s, u in pairs if s - u > PHASE_SLACK]
+    if later:
+        pid, s, u = later[0]
+        return Finding(
+            "WARN",
+            PHASE_MOVES,
+            f"project {pid}'s current phase started {s:%Y-%m-%d %H:%M} UTC, after its updatedAt "
+            f"{u:%Y-%m-%d %H:%M}: a phase move does not change updatedAt, so the hourly "
+            "`updated_after` listings miss it",
+            "only the daily full sweep sees phase moves; set up the phase webhooks "
+            "(coperniq-bot webhooks) for alerts to resolve when a phase ends",
+        )
+    return Finding(
+        "OK",
+        PHASE_MOVES,
+        f"on {len(pairs)} project(s) read, updatedAt is no earlier than the current phase's "
+        "startedAt: phase moves appear to change updatedAt (the daily full sweep stays as the "
+        "safety net)",
     )
 
 

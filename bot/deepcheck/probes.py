@@ -22,6 +22,7 @@ from bot.deepcheck.judges import (
     FORM_PHASES,
     INVOICES,
     INVOICES_PAGE,
+    PHASE_MOVES,
     PROBES,
     PROJECT_PHASES,
     PROJECTS_PAGE,
@@ -33,9 +34,11 @@ from bot.deepcheck.judges import (
     judge_app_url,
     judge_forms,
     judge_invoices,
+    judge_phase_moves,
     judge_projects,
     judge_rate_limits,
     judge_users,
+    phase_move_candidates,
     phase_template_id,
 )
 
@@ -137,6 +140,14 @@ def run_probes(
             projects.extend(body)
             return judge_projects(body)
 
+        def read_phase_moves() -> Finding:
+            # Not documented: whether a phase move changes updatedAt. One or two projects read
+            # whole, for their phase instances' startedAt (GETs, counted like every probe's).
+            candidates = phase_move_candidates(projects)
+            if not candidates:
+                return Finding("SKIP", PHASE_MOVES, "no listed project with a `phase` to read")
+            return judge_phase_moves([view.projects.get(p["id"]) for p in candidates])
+
         def read_forms() -> Finding:
             candidates = form_candidates(projects)
             if not candidates:
@@ -165,6 +176,7 @@ def run_probes(
 
         found = {
             PROJECT_PHASES: run.probe(PROJECT_PHASES, list_projects),
+            PHASE_MOVES: run.probe(PHASE_MOVES, read_phase_moves),
             FORM_PHASES: run.probe(FORM_PHASES, read_forms),
             INVOICES: run.probe(INVOICES, read_invoices),
             USERS: run.probe(USERS, lambda: judge_users(view.users.list())),
