@@ -16,6 +16,12 @@ class Callback(StrEnum):
     PHOTO_MODAL = "photo_modal"
     ATTACH_SHORTCUT = "attach_photos_shortcut"
     PAYMENT_MODAL = "payment_modal"
+    # issue 12: the work-order modal, the note modal (technician card), Workflow Builder steps
+    WORKORDER_MODAL = "workorder_modal"
+    NOTE_MODAL = "note_modal"
+    STEP_CREATE_REQUEST = "create_service_request"
+    STEP_LOG_CALL = "log_call"
+    STEP_ADD_NOTE = "add_note"
 
 
 class Action(StrEnum):
@@ -44,6 +50,16 @@ class Action(StrEnum):
     HOME_NOTIFY = "home_notify"
     HOME_CLIENTS = "home_clients"
     HOME_REFRESH = "home_refresh"
+    # issue 12: Create work order (find results, SLA alert items, unfurls) and its modal
+    OPEN_WORKORDER_MODAL = "open_workorder_modal"
+    WORKORDER_RECORD = "workorder_record"
+    WORKORDER_TEMPLATE = "workorder_template"
+    WORKORDER_PHASE = "workorder_phase"
+    WORKORDER_ASSIGNEE = "workorder_assignee"
+    # issue 12: a technician's work-order card: status buttons, Add photos, Add note
+    WO_STATUS = "workorder_status"
+    WO_PHOTOS = "workorder_photos"
+    WO_NOTE = "workorder_note"
 
 
 class Block(StrEnum):
@@ -78,3 +94,10 @@ class Block(StrEnum):
     PAYMENT_METHOD = "payment_method"
     PAYMENT_DATE = "payment_date"
     PAYMENT_REFERENCE = "payment_reference"
+    # issue 12: the work-order modal and the technician card's note modal
+    WORKORDER_RECORD = "workorder_record"
+    WORKORDER_TEMPLATE = "workorder_template"
+    WORKORDER_PHASE = "workorder_phase"
+    WORKORDER_ASSIGNEE = "workorder_assignee"
+    WORKORDER_START = "workorder_start"
+    NOTE_TEXT = "note_text"

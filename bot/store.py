@@ -405,6 +405,57 @@ def m015_project_sync(db: Database) -> None:
     db["projects"].add_column("raw", str)  # the project as last listed (JSON)
 
 
+@migrations()
+def m016_field_work(db: Database) -> None:
+    # Issue 12, the field. `work_orders`: a local copy of Coperniq's work orders, kept by one
+    # shared `GET /work-orders?updated_after=` sweep that feeds every technician's morning card.
+    db["work_orders"].create(
+        {
+            "id": int,
+            "parent_type": str,  # project | opportunity | account (from the record it hangs on)
+            "parent_id": int,
+            "project_id": int,
+            "title": str,
+            "status": str,  # the status id (e.g. WORKING)
+            "status_label": str,
+            "assignee_id": int,  # the Coperniq user
+            "start_date": str,  # as Coperniq gives it (ISO 8601)
+            "end_date": str,
+            "is_completed": int,
+            "updated_at": str,  # Coperniq's updatedAt
+            "seen_at": str,
+            "raw": str,  # the work order as last read (JSON)
+        },
+        pk="id",
+    )
+    db["work_orders"].create_index(["assignee_id", "start_date"])
+    db["work_orders"].create_index(["project_id"])
+    # A technician's morning card (one Slack message per work order), updated in place when the
+    # work order's status changes, from Slack or from a TASK_* webhook.
+    db["wo_cards"].create(
+        {
+            "work_order_id": int,
+            "channel": str,  # the DM channel
+            "ts": str,
+            "slack_user": str,
+            "day": str,  # the local date of the morning card
+            "posted_at": str,
+            "updated_at": str,
+        },
+        pk=("work_order_id", "channel"),
+    )
+    db["wo_cards"].create_index(["slack_user", "day"])
+    # Link unfurls: one Coperniq read per record per few minutes at most.
+    db["unfurl_cache"].create(
+        {
+            "key": str,  # "<kind>:<id>", e.g. project:123
+            "fetched_at": str,
+            "body": str,  # what the unfurl needs (JSON); "null" for a record that is not there
+        },
+        pk="key",
+    )
+
+
 # --- connection handling -------------------------------------------------------------------
 
 
