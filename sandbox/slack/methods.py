@@ -326,6 +326,50 @@ def _connections_open(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     return {"url": fs.socket_mode_url}
 
 
+def _chat_unfurl(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """chat.unfurl: `unfurls` is a JSON object of URL -> attachment (with blocks), sent for a
+    message's links (channel + ts, or unfurl_id + source from the link_shared event)."""
+    if not (args.get("channel") and args.get("ts")) and not (
+        args.get("unfurl_id") and args.get("source")
+    ):
+        raise SlackApiError(
+            "invalid_arguments", ["[ERROR] channel and ts (or unfurl_id and source) are required"]
+        )
+    raw = args.get("unfurls")
+    if not raw:
+        raise SlackApiError("invalid_arguments", ["[ERROR] missing required field: unfurls"])
+    try:
+        unfurls = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise SlackApiError("invalid_unfurls_format") from None
+    if not isinstance(unfurls, dict) or not all(isinstance(v, dict) for v in unfurls.values()):
+        raise SlackApiError("invalid_unfurls_format")
+    return {}
+
+
+def _json_object(args: dict[str, Any], name: str) -> Any:
+    raw = args.get(name)
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        raise SlackApiError("invalid_arguments", [f"[ERROR] {name} is not JSON"]) from None
+
+
+def _functions_complete_success(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """functions.completeSuccess: a Workflow Builder step's outputs (a JSON object)."""
+    _require(args, "function_execution_id")
+    outputs = _json_object(args, "outputs")
+    if not isinstance(outputs, dict):
+        raise SlackApiError("invalid_arguments", ["[ERROR] missing required field: outputs"])
+    return {}
+
+
+def _functions_complete_error(fs: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """functions.completeError: a Workflow Builder step failed, with the message shown."""
+    _require(args, "function_execution_id", "error")
+    return {}
+
+
 METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "auth.test": _auth_test,
     "chat.postMessage": _post_message,
@@ -345,4 +389,7 @@ METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "users.info": _users_info,
     "users.lookupByEmail": _users_lookup_by_email,
     "apps.connections.open": _connections_open,
+    "chat.unfurl": _chat_unfurl,
+    "functions.completeSuccess": _functions_complete_success,
+    "functions.completeError": _functions_complete_error,
 }
