@@ -5,6 +5,12 @@ answer was lost), then attach it to the field. Each photo is one write_once keye
 Slack file), so a double click, a Slack retry or a second person sending the same photo never
 attaches it twice.
 
+Photos go through a bounded parallel pipeline: PARALLEL_PHOTOS of them are downloaded, uploaded
+and attached at once, each on a worker thread with its own SQLite connection (its own
+`submissions` row and progress, as before). A download streams into a spooled temporary file and
+the upload streams from it, so memory holds at most a small head of each photo in flight. The
+attaches keep the order the person chose: a photo is attached once those before it are done.
+
 Then a note on the project says who added them ("3 photos added to Survey · Roof, from Slack by
 Jane Doe: …"): Coperniq shows every file as the API key user's. The note is a write_once of its
 own keyed by the photos it reports, its text kept in `progress` before it is sent, so a retry
@@ -13,33 +19,46 @@ after a lost answer looks for that text first. A failed note is logged; the phot
 
 from __future__ import annotations
 
-import functools
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
+from sqlite_utils import Database
 
 from bot import submissions
 from bot.blocks.photo import MAX_UPLOAD_BYTES, file_fields, open_forms
 from bot.coperniq.errors import CoperniqError, NotFound
 from bot.people import Author, attribution, clean_name
 from bot.records import PROJECT
-from bot.slackfiles import SlackFileError, download
+from bot.slackfiles import SlackFileError, download_spooled
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
-    from sqlite_utils import Database
 
     from bot.coperniq import CoperniqClient
 
 log = logging.getLogger(__name__)
 
 ACTION = "attach_photo"
+# Photos in flight at once per submission. Each photo is a chain of calls that mostly wait
+# (files.info, the download, the upload, the attach: about four round trips), so a few in
+# flight cut ten photos to about three rounds of that chain; more would send Coperniq that
+# many multi-MB uploads at once from one key (its gateway takes ~6 MB bodies, and 100 calls/s
+# per key is shared with everything else) and multiply threads under concurrent submissions
+# (each submission has its own pool, beside Bolt's listener pool). Slack sends at most 10 files.
+PARALLEL_PHOTOS = 4
+# How long a photo waits for the one before it to be attached (keeping the chosen order); past
+# this it goes ahead rather than hang: each step has its own timeouts well below it.
+ORDER_WAIT_SECONDS = 120.0
 NOTE_ACTION = "photo_note"
 # The note names this many photos, then says how many more.
 NOTE_NAMES = 10
+_SORRY = "something went wrong on our side; try again in a minute."
 # files.info's answers for a file in a conversation the bot is not part of.
 _NOT_VISIBLE = ("file_not_found", "access_denied", "not_in_channel")
 
@@ -90,12 +109,12 @@ def attach_photos(
     field") and `author`, who is asked once, only when something is written.
     """
     results = PhotoResults()
-    by = functools.cache(author)
-    added: dict[str, str] = {}  # Slack file id -> name, of the photos this submission attached
-    for file in files:
-        name = str(file.get("name") or file["id"])
-        written = _attach_one(
-            db,
+    # Asked once, by whichever worker first writes something (the others wait for its answer).
+    by = _once(author)
+
+    def attach(conn: Database, file: dict[str, Any], turn: Callable[[], None]) -> Any:
+        return _attach_one(
+            conn,
             coperniq,
             slack,
             file,
@@ -104,8 +123,15 @@ def attach_photos(
             form_id=form_id,
             column_id=column_id,
             by=by,
+            turn=turn,
         )
-        if written.outcome.written:
+
+    added: dict[str, str] = {}  # Slack file id -> name, of the photos this submission attached
+    for file, written in zip(files, run_pipeline(db, files, attach), strict=True):
+        name = str(file.get("name") or file["id"])
+        if written is None:
+            results.failed.append((name, _SORRY))
+        elif written.outcome.written:
             added[file["id"]] = name
             # FOUND: an earlier try whose answer was lost had attached it.
             target = results.already if written.outcome is submissions.Outcome.FOUND else None
@@ -115,7 +141,7 @@ def attach_photos(
         elif written.outcome is submissions.Outcome.IN_FLIGHT:
             results.pending.append(name)
         else:
-            why = written.why or "something went wrong on our side; try again in a minute."
+            why = written.why or _SORRY
             results.failed.append((name, why))
     if added:
         who = by()
@@ -129,6 +155,106 @@ def attach_photos(
             coperniq_user=who.coperniq_id,
         )
     return results
+
+
+def run_pipeline(
+    db: Database,
+    items: list[dict[str, Any]],
+    work: Callable[[Database, dict[str, Any], Callable[[], None]], Any],
+    *,
+    parallel: int = PARALLEL_PHOTOS,
+) -> list[Any]:
+    """`work(db, item, turn)` for each item, `parallel` at once; the results in the items' order.
+
+    Each worker gets its own connection to `db`'s file (an SQLite connection stays on the thread
+    that opened it). `turn()` returns once every earlier item's work has ended: what must keep
+    the items' order (the attach) waits for it. An item whose work raised gets None (logged).
+    An in-memory database cannot be shared between connections: its items run one by one.
+    """
+    if not items:
+        return []
+    connections = _Connections(db)
+    workers = min(parallel, len(items)) if connections.shareable else 1
+    ended = [threading.Event() for _ in items]
+
+    def one(index: int, item: dict[str, Any]) -> Any:
+        def turn() -> None:
+            # Items start in order (a FIFO pool), so the one before is running or has ended.
+            if index and not ended[index - 1].wait(ORDER_WAIT_SECONDS):
+                log.warning("Photo %d went ahead of the one before it (still at work)", index)
+
+        try:
+            return work(connections.get(), item, turn)
+        except Exception:
+            log.exception("Photo %s failed unexpectedly", item.get("id"))
+            return None
+        finally:
+            ended[index].set()
+
+    try:
+        if workers == 1:
+            return [one(i, item) for i, item in enumerate(items)]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photos") as pool:
+            futures = [pool.submit(one, i, item) for i, item in enumerate(items)]
+            return [f.result() for f in futures]
+    finally:
+        connections.close()
+
+
+class _Connections:
+    """One SQLite connection per worker thread to the file of the caller's `db`."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._owner = threading.get_ident()
+        rows = db.execute("pragma database_list").fetchall()
+        # "" for an in-memory or temporary database: nothing another connection could open.
+        self.path = next((str(r[2] or "") for r in rows if r[1] == "main"), "")
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[sqlite3.Connection] = []
+
+    @property
+    def shareable(self) -> bool:
+        return bool(self.path)
+
+    def get(self) -> Database:
+        """The calling thread's connection: the caller's own `db` on the caller's thread."""
+        if threading.get_ident() == self._owner:
+            return self._db
+        db = getattr(self._local, "db", None)
+        if db is None:
+            # As bot.store.Store opens its connections (WAL is a property of the file already);
+            # closed by this object's owner once the workers are done, hence check_same_thread.
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            with self._lock:
+                self._opened.append(conn)
+            db = self._local.db = Database(conn)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
+
+
+def _once(fn: Callable[[], Author]) -> Callable[[], Author]:
+    """`fn` called at most once, however many threads ask at the same time."""
+    lock = threading.Lock()
+    answer: list[Author] = []
+
+    def call() -> Author:
+        with lock:
+            if not answer:
+                answer.append(fn())
+            return answer[0]
+
+    return call
 
 
 def photo_note(names: list[str], field_label: str, author: Author) -> str:
@@ -202,6 +328,7 @@ def _attach_one(
     form_id: int,
     column_id: int,
     by: Callable[[], Author],
+    turn: Callable[[], None] = lambda: None,
 ) -> submissions.Written:
     resolved: dict[str, Any] = {}
 
@@ -229,6 +356,7 @@ def _attach_one(
         got = slack_file()
         name = _name(got)
         uploaded = _upload_once(db, coperniq, slack, claim, got, name=name, project_id=project_id)
+        turn()  # the field lists photos in the order they were chosen
         attached = coperniq.forms.attach_file_from_url(
             form_id,
             column_id,
@@ -336,7 +464,8 @@ def _upload_once(
             return earlier
         submissions.note_progress(db, key, uploaded=None)
     try:
-        got = download(
+        # Streamed to a spooled file (a small head in memory) and streamed from it to Coperniq.
+        got = download_spooled(
             file["url_private_download"],
             slack.token or "",
             max_bytes=MAX_UPLOAD_BYTES,
@@ -344,29 +473,30 @@ def _upload_once(
         )
     except SlackFileError as exc:
         raise submissions.NotWritten(str(exc)) from None
-    size = len(got.content)
-    if progress.get("uploading"):
-        # An earlier upload's answer was lost: Coperniq may hold the file already.
+    with got:
+        size = got.size
+        if progress.get("uploading"):
+            # An earlier upload's answer was lost: Coperniq may hold the file already.
+            try:
+                found = _find_upload(coperniq, project_id, name, size)
+            except CoperniqError as exc:
+                log.warning(
+                    "Could not list project %s files for an earlier upload: %r", project_id, exc
+                )
+                raise submissions.NotWritten(
+                    "Coperniq could not be asked whether an earlier try already uploaded it; "
+                    "try again in a minute."
+                ) from None
+            if found is not None:
+                submissions.note_progress(db, key, uploaded=found, uploading=None)
+                return found
+        submissions.note_progress(db, key, uploading={"name": name, "size": size})
         try:
-            found = _find_upload(coperniq, project_id, name, size)
+            answer = coperniq.files.upload("project", project_id, got.file, name, got.content_type)
         except CoperniqError as exc:
-            log.warning(
-                "Could not list project %s files for an earlier upload: %r", project_id, exc
-            )
-            raise submissions.NotWritten(
-                "Coperniq could not be asked whether an earlier try already uploaded it; "
-                "try again in a minute."
-            ) from None
-        if found is not None:
-            submissions.note_progress(db, key, uploaded=found, uploading=None)
-            return found
-    submissions.note_progress(db, key, uploading={"name": name, "size": size})
-    try:
-        answer = coperniq.files.upload("project", project_id, got.content, name, got.content_type)
-    except CoperniqError as exc:
-        if not exc.outcome_unknown:
-            submissions.note_progress(db, key, uploading=None)  # definitely not uploaded
-        raise
+            if not exc.outcome_unknown:
+                submissions.note_progress(db, key, uploading=None)  # definitely not uploaded
+            raise
     uploaded = {"id": answer.get("id"), "downloadUrl": answer["downloadUrl"]}
     submissions.note_progress(db, key, uploaded=uploaded, uploading=None)
     return uploaded

@@ -6,7 +6,8 @@ request. Forms are listed per project or opportunity, read with their fields, an
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import IO, Any
 
 from bot.coperniq import errors
 from bot.coperniq.paths import check_id, record_path
@@ -34,18 +35,22 @@ class Files(Resource):
         self,
         record_type: str,
         record_id: int | str,
-        content: bytes,
+        content: bytes | IO[bytes],
         filename: str,
         content_type: str,
         *,
         name: str | None = None,
         phase_instance_id: int | str | None = None,
     ) -> dict[str, Any]:
-        """Upload bytes as multipart part `file` (POST /{type}s/{id}/files/upload)."""
+        """Upload bytes as multipart part `file` (POST /{type}s/{id}/files/upload).
+
+        `content` may be a seekable binary file: it is streamed from there, not read into memory.
+        """
         path = record_path(record_type, record_id, _FILE_HOLDERS) + "/files/upload"
-        if len(content) > MAX_BODY_BYTES:
+        size = len(content) if isinstance(content, bytes) else _size_of(content)
+        if size > MAX_BODY_BYTES:
             # Coperniq refuses bodies over 10 MB; don't spend a request (and minutes) to hear it.
-            raise errors.file_too_large(filename, len(content), path)
+            raise errors.file_too_large(filename, size, path)
         params = {
             "name": name,
             "content_type": content_type,
@@ -84,6 +89,13 @@ class Files(Resource):
         """Delete a file (DELETE /{type}s/{id}/files/{fileId})."""
         path = record_path(record_type, record_id, _FILE_HOLDERS)
         return self._send("DELETE", f"{path}/files/{check_id(file_id, 'file id')}")
+
+
+def _size_of(file: IO[bytes]) -> int:
+    """The size of a seekable binary file, leaving it at its start (the upload sends it all)."""
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    return size
 
 
 class Forms(Resource):
