@@ -37,6 +37,13 @@ class ControlsMixin:
                 _Fault(error, times, retry_after, status)
             )
 
+    def set_latency(self, seconds: float) -> None:
+        """Wait `seconds` before answering every request: Web API calls, file downloads,
+        response_url posts and uploads alike (benchmarks play a far-away Slack); 0 turns it off."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        self.latency = float(seconds)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._state.faults.clear()

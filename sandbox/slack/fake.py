@@ -55,6 +55,8 @@ class FakeSlack(ControlsMixin):
         self._thread: threading.Thread | None = None
         # The URL apps.connections.open hands out (a local websocket server in Socket Mode tests).
         self.socket_mode_url: str | None = None
+        # Seconds added before answering every request (see set_latency); 0: answer at once.
+        self.latency = 0.0
 
     # ---------------------------------------------------------------- lifecycle
 

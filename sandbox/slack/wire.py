@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -69,7 +70,14 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, body = self.owner.handle_api(method, args, token)
         self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 
+    def _wait(self) -> None:
+        # Outside the fake's lock: requests in flight wait side by side, as they would on Slack.
+        latency = getattr(self.owner, "latency", 0.0)
+        if latency > 0:
+            time.sleep(latency)
+
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._wait()
         url = urlsplit(self.path)
         if url.path.startswith("/api/"):
             self._api(url.path[5:], _decode_form(url.query))
@@ -82,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         url = urlsplit(self.path)
         raw = self._read()
+        self._wait()
         content_type = self.headers.get("Content-Type", "")
         if url.path.startswith("/api/"):
             args = _parse_body(content_type, raw)
