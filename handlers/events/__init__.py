@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from handlers.events.app_home import publish_home
 from handlers.events.dedupe import once_per_event
 from handlers.events.files import photos_in_dm
+from handlers.events.link_shared import unfurl_links
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -23,5 +24,7 @@ def register(app: App) -> None:
     app.event("app_home_opened")(once_per_event(publish_home))
     # Slack retries events: a retry must not answer twice.
     app.event({"type": "message", "subtype": "file_share"})(once_per_event(photos_in_dm))
+    # Coperniq links in a message: chat.unfurl once per event (bot.unfurls caches the reads).
+    app.event("link_shared")(once_per_event(unfurl_links))
     # Registered last so it only sees messages no other listener claimed.
     app.event("message")(ignore_other_messages)
