@@ -11,7 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
+from bot.config import DEFAULT_COPERNIQ_APP_URL
 from bot.ids import Callback
 
 APP_NAME = "Coperniq"
@@ -49,15 +51,35 @@ DIGEST_SCOPES: dict[str, str] = {
     "files:write": "attach a long digest's full list as a CSV file in its thread",
 }
 
+# Scopes for unfurling Coperniq links (handlers.events.link_shared).
+UNFURL_SCOPES: dict[str, str] = {
+    # the link_shared event for links to the app's unfurl domain (COPERNIQ_APP_URL's host)
+    "links:read": "see Coperniq links people post, to explain them",
+    # chat.unfurl: the card under a Coperniq link
+    "links:write": "show a card with status, phase and next work order under a Coperniq link",
+}
+
 
 def bot_scopes() -> dict[str, str]:
     """The bot scopes the registered listeners and the digests need, each with its reason."""
-    return {**BASE_SCOPES, **PHOTO_SCOPES, **DM_SCOPES, **PEOPLE_SCOPES, **DIGEST_SCOPES}
+    return {
+        **BASE_SCOPES,
+        **PHOTO_SCOPES,
+        **DM_SCOPES,
+        **PEOPLE_SCOPES,
+        **DIGEST_SCOPES,
+        **UNFURL_SCOPES,
+    }
 
 
 def bot_events() -> list[str]:
     """The bot events the registered listeners handle (handlers.events)."""
-    return ["app_home_opened", "message.im"]
+    return ["app_home_opened", "message.im", "link_shared"]
+
+
+def unfurl_domain(app_url: str) -> str:
+    """The host whose links Slack sends the bot (link_shared): COPERNIQ_APP_URL's."""
+    return (urlsplit(app_url).hostname or "").lower()
 
 
 def command_description(modules: list[Any]) -> str:
@@ -65,8 +87,15 @@ def command_description(modules: list[Any]) -> str:
     return "Coperniq from Slack: " + ", ".join(m.NAME for m in modules)
 
 
-def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[str, Any]:
-    """The app manifest; HTTP request URLs under `url` when given, else Socket Mode."""
+def build_manifest(
+    command: str = "/coperniq",
+    url: str | None = None,
+    app_url: str = DEFAULT_COPERNIQ_APP_URL,
+) -> dict[str, Any]:
+    """The app manifest; HTTP request URLs under `url` when given, else Socket Mode.
+
+    `app_url` (COPERNIQ_APP_URL) gives the unfurl domain: links there are unfurled.
+    """
     import handlers.shortcuts as shortcuts
     from handlers.commands import available_subcommands, usage_hint
 
@@ -89,6 +118,7 @@ def build_manifest(command: str = "/coperniq", url: str | None = None) -> dict[s
         },
         "bot_user": {"display_name": APP_NAME, "always_online": True},
         "slash_commands": [slash],
+        "unfurl_domains": [unfurl_domain(app_url)],
     }
     features["shortcuts"] = [
         {
@@ -129,5 +159,8 @@ def main(args: argparse.Namespace) -> int:
     from bot.config import load_settings
 
     settings = load_settings()
-    print(json.dumps(build_manifest(settings.slack_command, getattr(args, "url", None)), indent=2))
+    manifest = build_manifest(
+        settings.slack_command, getattr(args, "url", None), app_url=settings.coperniq_app_url
+    )
+    print(json.dumps(manifest, indent=2))
     return 0

@@ -43,7 +43,8 @@ def test_scopes_are_only_those_the_features_need() -> None:
     # commands and chat:write for the command and answers; files:read for the photos people
     # attach; im:history for photos sent to the bot in a DM; users:read and users:read.email to
     # link people to Coperniq users by email and to know workspace admins; files:write for the
-    # CSV a long digest attaches in its thread.
+    # CSV a long digest attaches in its thread; links:read and links:write to unfurl Coperniq
+    # links.
     scopes = set(build_manifest()["oauth_config"]["scopes"]["bot"])
     assert scopes == {
         "commands",
@@ -53,6 +54,8 @@ def test_scopes_are_only_those_the_features_need() -> None:
         "im:history",
         "users:read",
         "users:read.email",
+        "links:read",
+        "links:write",
     }
 
 
@@ -83,15 +86,34 @@ def test_every_declared_surface_is_handled_by_the_app(bare_slack: SlackHarness) 
             "text": "",
             "files": [],
         },
+        "link_shared": {
+            "type": "link_shared",
+            "channel": "C0CHANNEL",
+            "user": USER,
+            "message_ts": "1700000000.000100",
+            "source": "conversations_history",
+            "unfurl_id": "C0CHANNEL.1700000000.000100.0",
+            "links": [{"domain": "example.com", "url": "https://example.com/"}],
+        },
     }
     for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
         assert bare_slack.event(samples[event]).status == 200, event
 
 
+def test_the_unfurl_domain_is_the_host_of_coperniq_app_url() -> None:
+    manifest = build_manifest("/coperniq", app_url="https://App.Coperniq.io/388")
+    assert manifest["features"]["unfurl_domains"] == ["app.coperniq.io"]
+    assert "link_shared" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    other = build_manifest("/coperniq", app_url="https://crm.example.com:8443/12")
+    assert other["features"]["unfurl_domains"] == ["crm.example.com"]
+
+
 def test_cli_prints_the_manifest_as_json(capsys, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("SLACK_COMMAND", "/cq")
+    monkeypatch.setenv("COPERNIQ_APP_URL", "https://coperniq.example.com/42")
     monkeypatch.chdir(tmp_path)  # no stray .env
     assert cli_main(["manifest", "--url", URL]) == 0
     manifest = json.loads(capsys.readouterr().out)
     assert manifest["features"]["slash_commands"][0]["command"] == "/cq"
     assert "files:write" in manifest["oauth_config"]["scopes"]["bot"]
+    assert manifest["features"]["unfurl_domains"] == ["coperniq.example.com"]
