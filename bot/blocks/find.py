@@ -83,6 +83,7 @@ def record_blocks(kind: str, record: Mapping[str, Any], app_url: str) -> list[di
     buttons = [_button("Log a call", Action.OPEN_CALL_MODAL.value, value=value)]
     if kind == PROJECT.kind:
         buttons.append(_button("Attach photos", Action.OPEN_PHOTO_MODAL.value, value=value))
+    buttons.append(_button("Create work order", Action.OPEN_WORKORDER_MODAL.value, value=value))
     buttons.append(
         _button(
             "Open in Coperniq",

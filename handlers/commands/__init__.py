@@ -73,6 +73,7 @@ from handlers.commands import (  # noqa: E402
     unlink,
     unsubscribe,
     whoami,
+    workorder,
 )
 from handlers.commands import help as help_command  # noqa: E402
 
@@ -81,6 +82,7 @@ SUBCOMMANDS: tuple[ModuleType, ...] = (
     call,
     photo,
     find,
+    workorder,
     subscribe,
     unsubscribe,
     subscriptions,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.ids import Action
-from handlers.options import home, records
+from handlers.options import home, records, workorder
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -18,3 +18,5 @@ def register(app: App) -> None:
     app.options(Action.CALL_RECORD.value)(records.any_record)
     app.options(Action.PHOTO_PROJECT.value)(records.projects)
     app.options(Action.HOME_CLIENTS.value)(home.clients)
+    app.options(Action.WORKORDER_RECORD.value)(records.any_record)
+    app.options(Action.WORKORDER_ASSIGNEE.value)(workorder.assignees)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.ids import Action, Callback
-from handlers.views import call, payment, photo, request
+from handlers.views import call, note, payment, photo, request, workorder
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -17,6 +17,9 @@ def register(app: App) -> None:
     app.view(Callback.CALL_MODAL.value)(call.submit)
     app.view(Callback.PHOTO_MODAL.value)(photo.submit)
     app.view(Callback.PAYMENT_MODAL.value)(payment.submit)
+    app.view(Callback.NOTE_MODAL.value)(note.submit)
+    app.view(Callback.WORKORDER_MODAL.value)(workorder.submit)
     app.action(Action.CALL_DIRECTION.value)(call.direction_changed)
     app.action(Action.PHOTO_PROJECT.value)(photo.project_chosen)
     app.action(Action.PHOTO_FORM.value)(photo.form_chosen)
+    app.action(Action.WORKORDER_RECORD.value)(workorder.record_chosen)

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.ids import Action
-from bot.records import record_url
+from bot.records import option_value, record_url
 from jobs import blocks
 from jobs.blocks import mrkdwn_escape
 from jobs.digest import csv_text
@@ -99,7 +99,8 @@ def _line(item: Mapping[str, Any], state: str | None, *, link: bool = True) -> s
 
 
 def actions(item: Mapping[str, Any], acts: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A form's buttons: Take it (until someone has), Nudge (its assignee), Snooze…, Open."""
+    """A form's buttons: Take it (until someone has), Nudge (its assignee), Create work order
+    (on the project), Snooze…, Open: five at most, Slack's limit for one actions block."""
     done = {act.get("act") for act in acts}
     if "snooze" in done:
         return [blocks.open_button(item["url"])]
@@ -108,6 +109,9 @@ def actions(item: Mapping[str, Any], acts: list[Mapping[str, Any]]) -> list[dict
         row.append(blocks.button("Take it", Action.ALERT_TAKE, item["key"], style="primary"))
     if item.get("assignee_id") is not None or "take" in done:
         row.append(blocks.button("Nudge", Action.ALERT_NUDGE, item["key"]))
+    if item.get("project_id") is not None:
+        value = option_value("project", item["project_id"])
+        row.append(blocks.button("Create work order", Action.OPEN_WORKORDER_MODAL, value))
     row += [blocks.snooze_menu(SNOOZE_CHOICES), blocks.open_button(item["url"])]
     return row
 

@@ -256,7 +256,12 @@ def test_sla_message_red_first_with_days_against_sla_form_assignee_status_link()
     items = [line for line, _ in listed]
     assert items[0].startswith("🔴") and items[-1].startswith("🟡")
     # Nobody is assigned: Take it, but no one to nudge.
-    assert labels(listed[0][1]) == ["Take it", "Snooze…", "Open in Coperniq"]
+    assert labels(listed[0][1]) == [
+        "Take it",
+        "Create work order",
+        "Snooze…",
+        "Open in Coperniq",
+    ]
     assert "24 days in phase (red SLA 14 d)" in items[0]
     assert "Install checklist" in items[0] and "unassigned" in items[0] and "ASSIGNED" in items[0]
     assert "red" in text and "yellow" in text
@@ -300,6 +305,7 @@ def test_every_alert_button_uses_the_link_action_the_app_acks() -> None:
         Action.ALERT_SNOOZE.value,
         Action.ALERT_PAY.value,
         Action.ALERT_CALL.value,
+        Action.OPEN_WORKORDER_MODAL.value,
     }
     for blocks in rendered:
         elements = [e for _, row in cards(blocks) for e in row]
@@ -315,6 +321,7 @@ def test_a_form_card_offers_nudge_when_assigned_and_shows_what_people_did() -> N
     assert labels(cards(fs.render(main)[1])[0][1]) == [
         "Take it",
         "Nudge",
+        "Create work order",
         "Snooze…",
         "Open in Coperniq",
     ]
@@ -322,7 +329,7 @@ def test_a_form_card_offers_nudge_when_assigned_and_shows_what_people_did() -> N
     main["acts"] = {key: [{"act": "take", "text": "Taken by <@U1> · 10:42"}]}
     line, row = cards(fs.render(main)[1])[0]
     assert "↳ Taken by <@U1> · 10:42" in line
-    assert labels(row) == ["Nudge", "Snooze…", "Open in Coperniq"]
+    assert labels(row) == ["Nudge", "Create work order", "Snooze…", "Open in Coperniq"]
     main["acts"][key].append({"act": "snooze", "text": "Snoozed by <@U2> for 1 day"})
     line, row = cards(fs.render(main)[1])[0]
     assert "Snoozed by <@U2>" in line and labels(row) == ["Open in Coperniq"]

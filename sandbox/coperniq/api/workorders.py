@@ -69,6 +69,30 @@ class WorkOrdersMixin(ApiBase):
             recs, _ = self._slice(recs, page, size)
         return ApiResponse(200, [self.render("work_orders", r) for r in recs])
 
+    def create_work_order_note(self, req: ApiRequest, workOrderId: str) -> ApiResponse:  # noqa: N803
+        """POST /work-orders/{workOrderId}/notes: 201 NoteCreateOnWorkOrderResponse."""
+        wid = self._path_id(workOrderId, "workOrderId")
+        self._require("work_orders", wid, "Work order")
+        body = self._body(req)
+        text = self._check(body, "body", str, required=True)
+        if not text.strip() or len(text) > 5000:
+            raise bad_request("body must be 1-5000 characters", "body")
+        with self._lock:
+            nid = self._next_id("notes", 800001)
+            now = self.now_iso()
+            rec = {
+                "id": nid,
+                "note": text,
+                "createdAt": now,
+                "updatedAt": now,
+                "replyToId": None,
+                "mentions": [],
+                "_parentType": "work_order",
+                "_parentId": wid,
+            }
+            self.db.put("notes", rec)
+        return ApiResponse(201, {k: rec[k] for k in ("id", "note", "createdAt", "updatedAt")})
+
     def create_work_order(self, req: ApiRequest, coll: str, record_id: str) -> ApiResponse:
         """POST /{records}/{id}/work-orders from a template: 201 WorkOrderCreateResponse."""
         ptype, pid, parent = self._parent(coll, record_id)
@@ -78,13 +102,24 @@ class WorkOrdersMixin(ApiBase):
         if tpl is None:
             raise bad_request(f"templateId {tid} does not exist", "templateId")
         phase_instance_id = None
+        if coll == "opportunities":
+            # Spec: optional, and the phase need not be started for an opportunity.
+            phase_instance_id = self._check(body, "phaseInstanceId", int)
         if coll == "projects":
             phase_instance_id = self._check(body, "phaseInstanceId", int)
-            if phase_instance_id is not None and phase_instance_id not in [
-                p["id"] for p in parent.get("_phaseInstances", [])
-            ]:
+            phases = {p["id"]: p for p in parent.get("_phaseInstances", [])}
+            if phase_instance_id is not None and phase_instance_id not in phases:
                 raise bad_request(
                     f"phaseInstanceId {phase_instance_id} is not a phase of this project",
+                    "phaseInstanceId",
+                )
+            # Spec (create-project-work-order): "the referenced phase must be started (active)".
+            if (
+                phase_instance_id is not None
+                and phases[phase_instance_id].get("status") != "IN_PROGRESS"
+            ):
+                raise bad_request(
+                    f"phaseInstanceId {phase_instance_id} has not started or is completed",
                     "phaseInstanceId",
                 )
             if phase_instance_id is None:
@@ -209,8 +244,16 @@ class WorkOrdersMixin(ApiBase):
                     seeddata.user_summary(int(c)) for c in body["collaborators"]
                 ]
             if "status" in body:
-                st = str(body["status"]).upper()
-                rec["status"] = {"id": st, "label": st.replace("_", " ").capitalize()}
+                # The spec takes a status *label* and lists no enum: the id ("ON_THE_WAY") and
+                # the label ("On the way") are both read; a status Coperniq has not is refused.
+                st = "_".join(str(body["status"]).upper().replace("-", " ").split())
+                if st not in seeddata.WORK_ORDER_STATUSES:
+                    raise bad_request(
+                        f"status {body['status']!r} is not a work order status", "status"
+                    )
+                if st != previous:
+                    _move_history(rec, previous, st, self.now_iso())
+                rec["status"] = {"id": st, "label": seeddata.WORK_ORDER_STATUSES[st]}
                 rec["isCompleted"] = st == "COMPLETED"
                 rec["completedAt"] = self.now_iso() if st == "COMPLETED" else None
             if "checklist" in body:
@@ -379,3 +422,14 @@ class WorkOrdersMixin(ApiBase):
                 proj["updatedAt"] = now
                 self.db.put("projects", proj)
         return ApiResponse(200, [self.render("line_items", r) for r in new])
+
+
+def _move_history(rec: dict[str, Any], previous: str | None, current: str, now: str) -> None:
+    """The `statuses` history: the status left gets its end, the new one an open entry."""
+    history = [h for h in rec.get("statuses") or [] if isinstance(h, dict)]
+    for h in history:
+        if h.get("status") == previous and not h.get("endedAt"):
+            h["endedAt"] = now
+    seen = sum(1 for h in history if h.get("status") == current)
+    history.append({"status": current, "startedAt": now, "count": str(seen + 1), "spentTime": 0})
+    rec["statuses"] = history
