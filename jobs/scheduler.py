@@ -23,6 +23,7 @@ from bot.crontab import crontab_day_of_week, crontab_trigger  # noqa: F401 - re-
 from jobs import engine, personal, state
 from jobs.digest import DigestJob
 from jobs.registry import JOBS
+from jobs.workorders import job as workorders_job
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
@@ -135,6 +136,17 @@ def _scheduled_morning(deps: Deps) -> None:
         log.exception("scheduled job %s failed", personal.MORNING_JOB)
         return
     state.record_last_run(deps.store.db, personal.MORNING_JOB, started, summary)
+    try:
+        workorders_job.morning(deps, started)  # the technicians' cards, right after
+    except Exception:
+        log.exception("scheduled job %s failed", workorders_job.JOB_ID)
+
+
+def _scheduled_workorders(deps: Deps) -> None:
+    try:
+        workorders_job.tick(deps, datetime.now(UTC))
+    except Exception:
+        log.exception("scheduled job %s failed", workorders_job.JOB_ID)
 
 
 def _scheduled_flush(deps: Deps) -> None:
@@ -179,6 +191,14 @@ def _add_personal_jobs(scheduler: BackgroundScheduler, deps: Deps, now: datetime
         args=(deps,),
         id=personal.FLUSH_JOB,
         name="Send waiting DMs (quiet hours over, retries)",
+        replace_existing=True,
+    )
+    scheduler.add_job(
+        _scheduled_workorders,
+        trigger=CronTrigger(minute=f"*/{workorders_job.FLUSH_MINUTES}", timezone=settings.timezone),
+        args=(deps,),
+        id=workorders_job.JOB_ID,
+        name="Work-order cards: post waiting ones, light sweep on card days",
         replace_existing=True,
     )
 

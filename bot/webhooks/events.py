@@ -2,9 +2,10 @@
 
 A delivery is one row keyed by its `event.eventId` (Coperniq retries and sometimes sends twice:
 the second finds the row). Its status moves received -> processing -> done | failed; deliveries
-that need no processing are stored straight as `kept` (work orders, for a later issue) or
-`ignored`. A row left `received`, or `processing` for longer than STALE_PROCESSING (its process
-died), is processed again by the next worker that looks (bot.webhooks.worker).
+that need no processing are stored straight as `ignored` (`kept` is no longer given: work
+orders are processed since issue 12). A row left `received`, or `processing` for longer
+than STALE_PROCESSING (its process died), is processed again by the next worker that looks
+(bot.webhooks.worker).
 """
 
 from __future__ import annotations

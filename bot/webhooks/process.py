@@ -2,7 +2,8 @@
 
 PROJECT_PHASE_SLA_VIOLATION              -> jobs.sla.event.on_violation (alerts now)
 PROJECT_PHASE_STARTED / _COMPLETED       -> jobs.sla.event.on_phase_change (resolves)
-TASK_STATUS_MOVEMENT / TASK_COMPLETED    -> stored `kept`, for the work-order cards
+TASK_STATUS_MOVEMENT / TASK_COMPLETED    -> jobs.workorders.live.on_task (the stored work order
+                                            and its technicians' cards, updated in place)
 the other triggers Coperniq documents    -> stored `ignored`
 anything else                            -> stored `ignored`, logged
 """
@@ -33,11 +34,13 @@ log = logging.getLogger(__name__)
 SLA_VIOLATION = "PROJECT_PHASE_SLA_VIOLATION"
 PHASE_STARTED = "PROJECT_PHASE_STARTED"
 PHASE_COMPLETED = "PROJECT_PHASE_COMPLETED"
+TASK_TRIGGERS = frozenset({"TASK_STATUS_MOVEMENT", "TASK_COMPLETED"})
 PROCESSED = frozenset({SLA_VIOLATION, PHASE_STARTED, PHASE_COMPLETED})
-KEPT_TRIGGERS = frozenset({"TASK_STATUS_MOVEMENT", "TASK_COMPLETED"})
+KEPT_TRIGGERS: frozenset[str] = frozenset()  # none since the work-order cards (issue 12)
 # Every triggerKey ../shared/COPERNIQ_NOTES.md lists ("Webhooks").
 KNOWN_TRIGGERS = (
     PROCESSED
+    | TASK_TRIGGERS
     | KEPT_TRIGGERS
     | frozenset(
         {
@@ -66,6 +69,10 @@ MAX_TRANSIENT_ATTEMPTS = 5
 def initial_status(delivery: Delivery) -> tuple[str, str | None]:
     """The status a delivery is stored with and, when it needs no processing, why."""
     trigger = delivery.trigger_key
+    if trigger in TASK_TRIGGERS:
+        if delivery.work_order_id is None:
+            return IGNORED, f"{trigger} without a workOrderId"
+        return RECEIVED, None
     if trigger in PROCESSED:
         if delivery.record_id is None:
             return IGNORED, f"{trigger} without a recordId"
@@ -99,6 +106,8 @@ def process(
     from jobs.sla import event as sla_event
 
     trigger, pid = event.trigger_key, event.record_id
+    if trigger in TASK_TRIGGERS and event.work_order_id is not None:
+        return _task(deps, event, now)
     if trigger not in PROCESSED or pid is None:
         return Processed(DONE, "nothing to do")
     try:
@@ -126,3 +135,21 @@ def process(
     if did.busy:
         raise Retry(did.text, forever=True)
     return Processed(DONE, did.text)
+
+
+def _task(deps: Deps, event: StoredEvent, now: datetime) -> Processed:
+    """A work order's status moved in Coperniq: its row and every card of it, updated."""
+    from jobs.workorders import live
+
+    wo_id = event.work_order_id
+    assert wo_id is not None  # noqa: S101 - checked by the caller
+    try:
+        done = live.on_task(deps, wo_id, event.body, now)
+    except BudgetExceeded:
+        return Processed(DONE, f"work order {wo_id}: no Coperniq budget left; the sweep catches up")
+    except NotFound:
+        return Processed(FAILED, f"work order {wo_id}: not found in Coperniq")
+    except TRANSIENT as exc:
+        why = f"Coperniq answered HTTP {exc.status}" if exc.status else "Coperniq did not answer"
+        raise Retry(f"work order {wo_id}: {why}") from None
+    return Processed(DONE, done.text)

@@ -358,6 +358,23 @@ WORK_ORDER_TEMPLATES = [
     (807, "Battery Install", "Mount battery, wire gateway, commission.", 5403, 2, 2, 4),
 ]
 
+# Work-order statuses (id -> label). The spec lists no enum (status is {id, label}, PATCH takes
+# a label); these are Coperniq's field and office statuses as its help centre describes them.
+WORK_ORDER_STATUSES = {
+    "QUEUED": "Queued",
+    "UNASSIGNED": "Unassigned",
+    "ASSIGNED": "Assigned",
+    "SCHEDULED": "Scheduled",
+    "ON_THE_WAY": "On the way",
+    "WORKING": "Working",
+    "IN_PROGRESS": "In progress",
+    "WAITING": "Waiting",
+    "COMPLETED": "Completed",
+    "CANCELLED": "Cancelled",
+}
+# The field technicians whose day the demo shows: each has work orders starting today.
+TODAY_TECHNICIANS = (1004, 1005, 1006, 1007)
+
 CATALOG = [
     (1501, "REC Alpha Pure 410W module", "REC", "REC410AA", "PRODUCT", 215.0, 320.0),
     (1502, "Enphase IQ8+ microinverter", "Enphase", "IQ8PLUS-72", "PRODUCT", 145.0, 210.0),
@@ -1105,7 +1122,43 @@ def generate(
                 reference=f"{4100 + n}" if method == "CHECK" else None,
             )
         )
+    _todays_work_orders(ids, seed, out, today)
     return out
+
+
+def _todays_work_orders(
+    ids: _Ids, seed: int, out: dict[str, list[dict[str, Any]]], today: date
+) -> None:
+    """Two or three work orders starting today (at 8, 11 and 14 h) for each field technician.
+
+    Separate from the random work orders above (own random stream, ids after theirs), so the
+    rest of the seeded data is the same as before.
+    """
+    if not out["projects"]:
+        return
+    rng = random.Random(f"{seed}:today")
+    projects = out["projects"]
+    for n, uid in enumerate(TODAY_TECHNICIANS):
+        for k, hour in enumerate((8, 11, 14)[: 2 + (n % 2)]):
+            proj = projects[(n * 3 + k) % len(projects)]
+            tpl = WORK_ORDER_TEMPLATES[(n + k) % len(WORK_ORDER_TEMPLATES)]
+            wo = _work_order(ids, rng, tpl, proj, today)
+            start, end = at(today, hour + 5), at(today, hour + 7)  # 8 h Central is 13 h UTC
+            person = user_summary(uid)
+            wo.update(
+                startDate=iso(start),
+                endDate=iso(end),
+                completedAt=None,
+                isCompleted=False,
+                assignee={k2: person[k2] for k2 in ("id", "firstName", "lastName", "email")},
+                status={"id": "SCHEDULED", "label": WORK_ORDER_STATUSES["SCHEDULED"]},
+                statuses=[{"status": "SCHEDULED", "startedAt": wo["createdAt"], "count": "1",
+                           "spentTime": 0}],  # fmt: skip
+            )
+            wo["visits"]["visits"][0].update(
+                startDate=iso(start), endDate=iso(end), isCompleted=False
+            )
+            out["work_orders"].append(wo)
 
 
 def _work_order(

@@ -194,7 +194,7 @@ def test_an_unknown_trigger_is_200_logged_and_stored_ignored(hooked, caplog) -> 
     assert hooked.slack.sandbox.requests == []
 
 
-def test_work_order_events_are_kept_with_their_work_order(hooked) -> None:
+def test_work_order_events_are_processed_with_their_work_order(hooked) -> None:
     moved = event_body(
         "TASK_STATUS_MOVEMENT", workOrderId=7001, currentStatus="WORKING", previousStatus="ASSIGNED"
     )
@@ -203,9 +203,16 @@ def test_work_order_events_are_kept_with_their_work_order(hooked) -> None:
     assert hooked.post(moved).status_code == 200
     assert hooked.post(done).status_code == 200
     assert hooked.worker.wait_idle(5)
-    kept = {r["work_order_id"]: r["status"] for r in hooked.rows()}
-    assert kept == {7001: "kept", 7002: "kept"}
-    assert hooked.slack.sandbox.requests == []
+    rows = {r["work_order_id"]: (r["status"], r["outcome"]) for r in hooked.rows()}
+    # Never seen before, so each is read once; the sandbox has neither.
+    assert rows == {
+        7001: ("failed", "work order 7001: not found in Coperniq"),
+        7002: ("failed", "work order 7002: not found in Coperniq"),
+    }
+    assert sorted(r.path for r in hooked.slack.sandbox.requests) == [
+        "/work-orders/7001",
+        "/work-orders/7002",
+    ]
 
 
 def test_no_log_line_carries_the_secret(fake_slack, coperniq_sandbox, tmp_path, caplog) -> None:

@@ -99,6 +99,7 @@ class CoperniqAPI(
         r("GET", "/work-orders", self.list_work_orders)
         r("GET", "/work-orders/templates", self.list_work_order_templates)
         r("GET", "/work-orders/{workOrderId}", self.get_work_order)
+        r("POST", "/work-orders/{workOrderId}/notes", self.create_work_order_note)
         r("GET", "/projects/{projectId}/line-items", self.get_line_items)
         r("PUT", "/projects/{projectId}/line-items", self.put_line_items)
         r("GET", "/workflows", self.list_workflows)
