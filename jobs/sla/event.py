@@ -3,7 +3,8 @@
 PROJECT_PHASE_SLA_VIOLATION: the project's open forms of its current phase are alerted now. When
 no channel subscription could accept the project (its stored workflow, trades and phase against
 each subscription's filters, level aside) and nobody has personal form DMs on, it costs nothing.
-Otherwise, once the job's lease is held, the project is read once and its forms once, the
+Otherwise, once the job's lease is held, its forms are read once (and the project too, unless the
+local copy holds it current in the event's phase: see stored_project), the
 `form_cache` and `projects` rows are updated as a polled run would, and the engine runs on a
 snapshot that speaks for this project only: the same once-per-item state, so the next polled run
 does not repeat what was posted, and nothing about other projects is resolved.
@@ -27,9 +28,9 @@ from bot.store import iso
 from jobs import engine, state
 from jobs.digest import Item, Run
 from jobs.sla import JOB_ID
-from jobs.sla.collect import FormsSeen, keep_projects
+from jobs.sla.collect import FormsSeen, days_since, keep_projects
 from jobs.sla.job import SlaSnapshot, snapshot_of
-from jobs.sla.select import at_risk, phase_key, select, sla_threshold
+from jobs.sla.select import at_risk, current_phase, phase_key, select, sla_threshold
 from jobs.subscriptions import SLA, accepts, fold, subscriptions
 from jobs.times import parse_instant
 
@@ -116,11 +117,69 @@ def could_concern(
 # --- PROJECT_PHASE_SLA_VIOLATION ------------------------------------------------------------------
 
 
-def one_project(project_id: int) -> Any:
-    """The engine's collect for one project: read it and its forms once, keep them, select."""
+def stored_project(
+    db: Database, project_id: int, event: Mapping[str, Any], now: datetime
+) -> dict[str, Any] | None:
+    """The project as the local copy holds it, at the SLA the event says it reached; None when
+    the copy cannot speak for it (then it is read).
+
+    The copy speaks when its row is current (listed or read, not marked by a phase webhook) and
+    in the event's phase, and the event names the SLA reached (`slaType` YELLOW or RED, whose
+    threshold the row knows). The row's phase start is set from the event, `overdueAt` less the
+    SLA (or pulled back so that the threshold is reached now): computed days can lag Coperniq's
+    count by up to a day, and a later polled run must not see the project back on time and
+    resolve what this event announced.
+    """
+    row = db.execute(
+        "select phase_key, updated_at, raw, yellow_sla, red_sla, phase_started_at, status "
+        "from projects where id = ?",
+        [project_id],
+    ).fetchone()
+    if row is None:
+        return None
+    key, updated, raw, yellow, red, started, status = row
+    template = event.get("phaseTemplateId")
+    if not updated or not raw or status != "ACTIVE" or template is None:
+        return None
+    if _template_of(key) != str(template):
+        return None
+    sla_days = {"YELLOW": yellow, "RED": red}.get(str(event.get("slaType") or "").upper())
+    if not sla_days:
+        return None
+    try:
+        project = json.loads(raw)
+    except ValueError:
+        return None
+    ph = current_phase(project)
+    if phase_key(project) != key or not isinstance(ph, dict):
+        return None
+    start = parse_instant(started) if started else now
+    overdue = event.get("overdueAt")
+    try:
+        if isinstance(overdue, str):
+            start = parse_instant(overdue) - timedelta(days=int(sla_days))
+    except ValueError:
+        pass
+    start = min(start, now - timedelta(days=int(sla_days)))
+    days = days_since(iso(start), now) or 0
+    db.execute(
+        "update projects set phase_started_at = ?, days = ?, level = ? where id = ?",
+        [iso(start), days, None, project_id],
+    )
+    # As if listed now: the selection and the cards read timeInStageDays.
+    project["phase" if project.get("phase") else "stage"] = {**ph, "timeInStageDays": days}
+    return project
+
+
+def one_project(project_id: int, event: Mapping[str, Any] | None = None) -> Any:
+    """The engine's collect for one project: its forms read once (and the project too, unless
+    the local copy holds it current for the event's phase), kept, selected."""
 
     def collect(run: Run) -> SlaSnapshot:
-        project = run.api.projects.get(project_id)
+        project = stored_project(run.db, project_id, event, run.now) if event else None
+        if project is None:
+            project = run.api.projects.get(project_id)
+            keep_projects(run.db, [project], run.now, complete=False)
         run.check_stop()
         forms = list(run.api.forms.list_for_project(project_id))
         # As a polled run keeps what it reads (jobs.sla.collect._read_forms): the next run reuses
@@ -134,7 +193,6 @@ def one_project(project_id: int) -> Any:
             },
             pk="project_id",
         )
-        keep_projects(run.db, [project], run.now, complete=False)
         seen = FormsSeen(
             alerts=select([project], {project_id: forms}, run.now, run.settings.timezone),
             # This project only: a channel resolves its alerts no longer listed (the form is done
@@ -178,7 +236,7 @@ def on_violation(
     if why is not None:
         return EventOutcome(f"project {project_id}: {JOB_ID} is off ({why}); no Coperniq call")
     result = engine.run(
-        job, deps, now, stop=stop, out=lambda _: None, snapshot=one_project(project_id)
+        job, deps, now, stop=stop, out=lambda _: None, snapshot=one_project(project_id, event)
     )
     if not result.ran:
         return EventOutcome(f"project {project_id}: {JOB_ID} is running elsewhere", busy=True)

@@ -121,6 +121,38 @@ def test_the_sandbox_violation_alerts_the_channel_once_and_the_next_run_does_not
         close()
 
 
+def test_a_violation_of_a_project_the_local_copy_holds_in_that_phase_reads_only_its_forms(
+    fake_slack, coperniq_sandbox, tmp_path
+) -> None:
+    hooked, close = build_hooked(fake_slack, coperniq_sandbox, tmp_path)
+    try:
+        sb = coperniq_sandbox
+        sb.send_webhooks_to(hooked.url)
+        expected = _form_keys(hooked, PID)
+        # The copy holds the project as listed a while ago, 2 days into its phase (yellow at 7).
+        sb.set_phase(PID, time_in_stage_days=2)
+        listed_at = datetime.now(UTC)
+        keep_projects(hooked.db, [sb.get("projects", PID)], listed_at, complete=False)
+        sb.reset_requests()
+        sb.set_phase(PID, time_in_stage_days=7)  # reaches yellow: Coperniq fires the violation
+        hooked.slack.wait_until(lambda: expected <= set(_announced(hooked)), timeout=10)
+        hooked.settle()
+        assert [r.path for r in sb.requests] == [f"/projects/{PID}/forms"]
+        [row] = [r for r in hooked.rows() if r["trigger_key"] == "PROJECT_PHASE_SLA_VIOLATION"]
+        assert row["status"] == "done"
+        # The stored phase start now puts the project at yellow, so the next polled run (which
+        # lists only what changed) neither resolves these alerts nor announces them again.
+        [days] = hooked.db.execute("select days from projects where id = ?", [PID]).fetchone()
+        assert days >= 7
+        posted = _announced(hooked)
+        result = run_digest(hooked.slack, JOB, datetime.now(UTC))
+        assert result.ran and result.failed == 0
+        assert {k: posted[k] for k in expected} == {k: _announced(hooked)[k] for k in expected}
+        assert sorted(k for k in _posted_keys(hooked) if k in expected) == sorted(expected)
+    finally:
+        close()
+
+
 def test_a_phase_completed_shows_the_alerts_resolved_in_place(
     fake_slack, coperniq_sandbox, tmp_path
 ) -> None:
