@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,13 +62,15 @@ def fake_deps(
     store: Any = None,
     coperniq_sleep: Callable[[float], None] | None = None,
     slack_retries: bool = True,
+    clock: Callable[[], datetime] | None = None,
     **overrides: Any,
 ) -> Deps:
     """Deps (settings, store, Coperniq and Slack clients) against the fakes.
 
     coperniq_sleep replaces the client's waits between retries (jobs tests: no waiting);
     slack_retries=False gives a Slack client that answers `ratelimited` instead of waiting it
-    out (the jobs' poster handles it and records the wait).
+    out (the jobs' poster handles it and records the wait). clock (a benchmark playing days in
+    minutes) is the time of the Coperniq client's budget ledger and of Deps.clock.
     """
     from bot.coperniq import CoperniqClient
     from bot.store import Store
@@ -75,6 +78,8 @@ def fake_deps(
     settings = fake_settings(sandbox, fake_slack, db_path=db_path, **overrides)
     store = store or Store(settings.db_path)
     client_kw: dict[str, Any] = {} if coperniq_sleep is None else {"sleep": coperniq_sleep}
+    if clock is not None:
+        client_kw["clock"] = clock
     coperniq = CoperniqClient(
         settings.coperniq_api_key,  # type: ignore[arg-type]
         settings.coperniq_base_url,
@@ -90,7 +95,8 @@ def fake_deps(
             from slack_sdk import WebClient
 
             slack = WebClient(token=fake_slack.bot_token, base_url=fake_slack.base_url)
-    return build_deps(settings, store=store, coperniq=coperniq, slack=slack)
+    deps = build_deps(settings, store=store, coperniq=coperniq, slack=slack)
+    return deps if clock is None else replace(deps, clock=clock)
 
 
 @contextmanager

@@ -82,6 +82,10 @@ class ApiBase:
         self._origin = origin
         self._lock = threading.RLock()
         self._last_now: datetime | None = None
+        # A benchmark that plays days in minutes sets this, so that updatedAt follows its clock
+        # (and `updated_after` listings see what changed since its last run, not since a real
+        # minute ago). None: the real time, on the sandbox's date.
+        self.clock: Callable[[], datetime] | None = None
         # Tests lower it to play a server that caps page_size below the documented 100.
         self.max_page_size = MAX_PAGE_SIZE
         # Set when the sandbox sends Coperniq webhooks (CoperniqSandbox(webhook_url=...)).
@@ -101,8 +105,8 @@ class ApiBase:
 
     def now(self) -> datetime:
         """Strictly increasing UTC timestamps on the sandbox's date (for updatedAt)."""
-        real = datetime.now(UTC)
-        if self._fixed_today is not None:
+        real = self.clock() if self.clock is not None else datetime.now(UTC)
+        if self.clock is None and self._fixed_today is not None:
             real = datetime.combine(self._fixed_today, real.timetz())
         with self._lock:
             if self._last_now is not None and real <= self._last_now:
