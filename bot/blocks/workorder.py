@@ -324,7 +324,8 @@ def workorder_confirmation(
     if start := _start_text(work_order, tz):
         details.append(f"starts {start}")
     if details:
-        lines.append(" · ".join(details).capitalize())
+        joined = " · ".join(details)
+        lines.append(joined[:1].upper() + joined[1:])
     text = f"Work order {number} created by <@{user}> on {where}: {escape(title)}"
     blocks = [
         section("\n".join(lines)),
