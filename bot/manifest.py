@@ -74,7 +74,8 @@ def bot_scopes() -> dict[str, str]:
 
 def bot_events() -> list[str]:
     """The bot events the registered listeners handle (handlers.events)."""
-    return ["app_home_opened", "message.im", "link_shared"]
+    # function_executed: a Workflow Builder step of handlers.functions runs
+    return ["app_home_opened", "message.im", "link_shared", "function_executed"]
 
 
 def unfurl_domain(app_url: str) -> str:
@@ -98,6 +99,7 @@ def build_manifest(
     """
     import handlers.shortcuts as shortcuts
     from handlers.commands import available_subcommands, usage_hint
+    from handlers.functions import functions_manifest
 
     request_url = f"{url.rstrip('/')}{EVENTS_PATH}" if url else None
     slash: dict[str, Any] = {
@@ -144,10 +146,14 @@ def build_manifest(
         },
         "features": features,
         "oauth_config": {"scopes": {"bot": sorted(bot_scopes())}},
+        # Workflow Builder steps (custom steps on paid Slack plans), run by this app: "remote"
+        "functions": functions_manifest(),
         "settings": {
             "event_subscriptions": events,
             "interactivity": interactivity,
-            "org_deploy_enabled": False,
+            "function_runtime": "remote",
+            # Slack's manifest reference: required for `functions`
+            "org_deploy_enabled": True,
             "socket_mode_enabled": request_url is None,
             "token_rotation_enabled": False,
         },

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import actions, commands, events, options, shortcuts, views
+from handlers import actions, commands, events, functions, options, shortcuts, views
 
 if TYPE_CHECKING:
     from slack_bolt import App
@@ -22,5 +22,6 @@ def register_all(app: App, *, command: str = commands.DEFAULT_COMMAND) -> None:
     views.register(app)
     actions.register(app)
     options.register(app)
+    functions.register(app)
     events.register(app)
     shortcuts.register(app)

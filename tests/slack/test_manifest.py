@@ -95,6 +95,12 @@ def test_every_declared_surface_is_handled_by_the_app(bare_slack: SlackHarness) 
             "unfurl_id": "C0CHANNEL.1700000000.000100.0",
             "links": [{"domain": "example.com", "url": "https://example.com/"}],
         },
+        "function_executed": {
+            "type": "function_executed",
+            "function": {"callback_id": Callback.STEP_ADD_NOTE.value},
+            "function_execution_id": "Fx0MANIFEST",
+            "inputs": {},
+        },
     }
     for event in manifest["settings"]["event_subscriptions"]["bot_events"]:
         assert bare_slack.event(samples[event]).status == 200, event
@@ -117,3 +123,62 @@ def test_cli_prints_the_manifest_as_json(capsys, monkeypatch, tmp_path) -> None:
     assert manifest["features"]["slash_commands"][0]["command"] == "/cq"
     assert "files:write" in manifest["oauth_config"]["scopes"]["bot"]
     assert manifest["features"]["unfurl_domains"] == ["coperniq.example.com"]
+
+
+# Types Workflow Builder offers for a step's inputs and outputs (Slack's built-in types).
+STEP_TYPES = {"string", "integer", "number", "boolean", "slack#/types/user_id",
+              "slack#/types/timestamp", "slack#/types/channel_id"}  # fmt: skip
+
+
+def test_the_workflow_steps_are_declared_with_typed_inputs_and_outputs() -> None:
+    manifest = build_manifest()
+    assert manifest["settings"]["function_runtime"] == "remote"
+    assert manifest["settings"]["org_deploy_enabled"] is True  # Slack requires it for functions
+    assert "function_executed" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    functions = manifest["functions"]
+    assert set(functions) == {"create_service_request", "log_call", "add_note"}
+    assert functions["create_service_request"]["title"] == "Create Coperniq service request"
+    assert functions["log_call"]["title"] == "Log a call in Coperniq"
+    assert functions["add_note"]["title"] == "Add a note to a Coperniq record"
+    for callback_id, step in functions.items():
+        assert step["description"].strip(), callback_id
+        for kind in ("input_parameters", "output_parameters"):
+            for name, param in step[kind].items():
+                assert param["name"] == name
+                assert param["type"] in STEP_TYPES, (callback_id, name)
+                assert param["title"].strip() and param["description"].strip()
+                assert isinstance(param["is_required"], bool)
+    # Every step gives the Coperniq record's id and link (and number where there is one).
+    outputs = {cid: step["output_parameters"] for cid, step in functions.items()}
+    assert {"request_id", "request_number", "request_url"} <= set(outputs["create_service_request"])
+    for cid in ("log_call", "add_note"):
+        assert {"record_id", "record_number", "record_url"} <= set(outputs[cid])
+        assert outputs[cid]["record_url"]["is_required"] is True
+    inputs = functions["log_call"]["input_parameters"]
+    assert inputs["started_at"]["type"] == "slack#/types/timestamp"
+    assert inputs["duration_minutes"]["type"] == "integer"
+    assert inputs["logged_by"]["type"] == "slack#/types/user_id"
+    assert [
+        n for n, p in functions["add_note"]["input_parameters"].items() if p["is_required"]
+    ] == [
+        "record",
+        "text",
+    ]
+
+
+def test_every_declared_step_is_handled_by_the_app(bare_slack: SlackHarness) -> None:
+    # A step no listener takes would never complete: each must end with a completion call.
+    for n, callback_id in enumerate(build_manifest()["functions"]):
+        event = {
+            "type": "function_executed",
+            "function": {"callback_id": callback_id},
+            "function_execution_id": f"Fx0STEP{n}",
+            "inputs": {},
+        }
+        assert bare_slack.event(event).status == 200, callback_id
+        bare_slack.fake_slack.wait_call(
+            lambda c, n=n: (
+                c.method == "functions.completeError"
+                and c.args.get("function_execution_id") == f"Fx0STEP{n}"
+            )
+        )
