@@ -186,3 +186,33 @@ def test_the_confirmation_names_number_title_record_and_links_it_safely():
     assert "Work order #42" in message["text"] and "<!channel>" not in shown
     assert "Assigned to Tom Nguyen · starts Tue, Mar 3" in shown
     assert "https://app.example.com/1/project/4" in shown
+
+
+def test_assignees_are_searched_in_the_cached_users_by_every_word(store):
+    from bot.flows.workorder import search_users
+
+    store.db["coperniq_users"].insert_all(
+        [
+            {
+                "id": 1,
+                "email_key": "tom@x.com",
+                "email": "tom@x.com",
+                "first_name": "Tom",
+                "last_name": "Nguyen",
+                "role_name": "Technician",
+                "fetched_at": "2026-03-02",
+            },
+            {
+                "id": 2,
+                "email_key": "tomas@x.com",
+                "email": "tomas@x.com",
+                "first_name": "Tomas",
+                "last_name": "Reyes",
+                "role_name": None,
+                "fetched_at": "2026-03-02",
+            },
+        ]
+    )
+    assert [u["id"] for u in search_users(store.db, "tom")] == [1, 2]
+    assert [u["id"] for u in search_users(store.db, "TOM ngu")] == [1]
+    assert user_option(search_users(store.db, "reyes")[0])["text"]["text"] == "Tomas Reyes"
