@@ -38,11 +38,11 @@ TRIGGERS: tuple[tuple[str, str], ...] = (
     ),
     (
         "TASK_STATUS_MOVEMENT",
-        "records the work order's new status, kept for the work-order cards",
+        "updates the work order's card in the technician's DM in place with its new status",
     ),
     (
         "TASK_COMPLETED",
-        "records the work order as completed, kept for the work-order cards",
+        "shows the work order done on the technician's card, edited in place",
     ),
 )
 
