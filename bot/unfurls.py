@@ -404,6 +404,7 @@ def unfurls_for(
                 app_url=app_url,
                 money=money,
                 today=now.astimezone(tz).date(),
+                tz=tz,
             )
             continue
         wo = next_work_order(work_orders_of(db, ref, facts), now, tz)

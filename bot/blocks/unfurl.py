@@ -17,6 +17,7 @@ from bot.blocks.common import context, link_button, plain, section, slack_text
 from bot.ids import Action
 from bot.records import CLIENT, PROJECT, option_value, record_type, record_url
 from jobs.blocks import money as money_text
+from jobs.invoices.select import OPEN_STATUSES, due_date
 from jobs.times import parse_instant
 
 # The attachment's side bar: the SLA level of the record's phase.
@@ -42,17 +43,20 @@ def _when(value: str | None, tz: ZoneInfo) -> str | None:
     return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def _due(value: str | None, today: date) -> str | None:
-    """'Dec 3, 2026' (and how overdue) of an invoice due date."""
-    if not value:
-        return None
+def _due(facts: Mapping[str, Any], today: date, tz: ZoneInfo) -> str | None:
+    """'Dec 3, 2026', and how late while the invoice is open with something owed."""
     try:
-        due = parse_instant(value).date() if "T" in value else date.fromisoformat(value[:10])
+        due = due_date(facts.get("due_date"), tz)
     except (TypeError, ValueError):
-        return slack_text(value, 40)
+        return slack_text(facts.get("due_date"), 40)
+    if due is None:
+        return None
     text = f"{due:%b} {due.day}, {due.year}"
+    owed = (facts.get("amount") or 0) - (facts.get("amount_paid") or 0)
     late = (today - due).days
-    return text + (f" ({late} day{'s' if late != 1 else ''} past due)" if late > 0 else "")
+    if late > 0 and facts.get("status") in OPEN_STATUSES and owed > 0:
+        text += f" ({late} day{'s' if late != 1 else ''} past due)"
+    return text
 
 
 def sla_line(facts: Mapping[str, Any]) -> str | None:
@@ -152,6 +156,7 @@ def invoice_attachment(
     app_url: str,
     money: bool,
     today: date,
+    tz: ZoneInfo,
 ) -> dict[str, Any]:
     """The unfurl of an invoice; amounts only when `money`."""
     number = facts.get("number")
@@ -165,7 +170,7 @@ def invoice_attachment(
     if details:
         head += " · " + " · ".join(details)
     lines = [head]
-    if due := _due(facts.get("due_date"), today):
+    if due := _due(facts, today, tz):
         lines.append(f"Due {due}")
     if facts.get("record_id") is not None:
         record = slack_text(facts.get("record_title") or "(untitled)", 100)

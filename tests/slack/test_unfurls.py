@@ -17,6 +17,7 @@ import pytest
 
 from bot.ids import Action
 from bot.unfurls import MAX_LINKS, UNFURL_TTL, next_work_order, parse_link, pick_links
+from jobs.invoices.select import due_date
 from jobs.sla.select import current_phase, sla_level
 from jobs.subscriptions import INVOICES, subscribe
 from sandbox.wiring import INVOICE_CHANNEL
@@ -81,6 +82,19 @@ def card_text(attachment: dict[str, Any]) -> str:
         elif block["type"] == "context":
             texts += [e["text"] for e in block["elements"]]
     return "\n".join(texts)
+
+
+def valid(attachment: dict[str, Any]) -> dict[str, Any]:
+    """The attachment, after slack_sdk's Block Kit models accepted every block and the whole."""
+    from slack_sdk.models.attachments import BlockAttachment
+    from slack_sdk.models.blocks import Block
+
+    for block in attachment["blocks"]:
+        Block.parse(block).validate_json()  # type: ignore[union-attr]
+    BlockAttachment(
+        blocks=attachment["blocks"], color=attachment.get("color"), fallback=attachment["fallback"]
+    ).validate_json()
+    return attachment
 
 
 def buttons(attachment: dict[str, Any]) -> list[dict[str, Any]]:
@@ -154,7 +168,7 @@ def test_a_project_link_unfurls_with_phase_sla_next_work_order_and_buttons(
 
     (answer,) = slack.fake_slack.calls_to("chat.unfurl")
     assert answer["channel"] == CHANNEL and answer["ts"] == TS
-    card = unfurls(slack)[0][link]  # keyed by the URL exactly as posted
+    card = valid(unfurls(slack)[0][link])  # keyed by the URL exactly as posted
     text = card_text(card)
     phase = project["phase"]
     assert project["title"] in text and f"Project #{project['number']}" in text
@@ -215,7 +229,7 @@ def test_a_request_and_a_client_link_unfurl_without_photo_buttons(slack: SlackHa
     slack.sandbox.reset_requests()
     post_links(slack, *links)
     (answer,) = unfurls(slack)
-    req_card, client_card = answer[links[0]], answer[links[1]]
+    req_card, client_card = valid(answer[links[0]]), valid(answer[links[1]])
     req_text = card_text(req_card)
     assert request["title"] in req_text and f"Request #{request['number']}" in req_text
     assert request["phase"]["name"] in req_text
@@ -245,12 +259,13 @@ def test_an_invoice_link_in_a_channel_shows_no_amounts(slack: SlackHarness) -> N
     link = url("invoice", invoice["id"])
     slack.sandbox.reset_requests()
     post_links(slack, link)
-    card = unfurls(slack)[0][link]
+    card = valid(unfurls(slack)[0][link])
     text = card_text(card)
     assert f"Invoice #{invoice['uid']}" in text
     assert invoice["account"]["title"] in text
     assert invoice["status"].capitalize() in text
-    due = datetime.fromisoformat(invoice["dueDate"].replace("Z", "+00:00")).date()
+    due = due_date(invoice["dueDate"], slack.settings.timezone)
+    assert due is not None
     assert f"Due {due:%b} {due.day}, {due.year}" in text
     assert invoice["record"]["title"] in text
     assert "$" not in text
@@ -533,3 +548,29 @@ def test_the_next_work_order_is_the_first_open_one_from_today() -> None:
     # At 23:30 local on the 10th, a work order at 08:00 that day still counts as today's.
     late = datetime(2026, 3, 11, 4, 30, tzinfo=UTC)  # CDT, UTC-5
     assert next_work_order([early_today, tomorrow], late, TZ) == early_today
+
+
+def test_an_invoice_is_past_due_only_while_open_with_something_owed() -> None:
+    from bot.blocks.unfurl import invoice_attachment
+
+    facts = {
+        "id": 1,
+        "number": 1001,
+        "status": "SENT",
+        "due_date": "2026-03-02",
+        "client": "Rosa Rivera",
+        "amount": 100.0,
+        "amount_paid": 40.0,
+    }
+    today = datetime(2026, 3, 10).date()
+
+    def text(**change: Any) -> str:
+        card = invoice_attachment(
+            {**facts, **change}, url="u", app_url=APP_URL, money=False, today=today, tz=TZ
+        )
+        return card_text(card)
+
+    assert "Due Mar 2, 2026 (8 days past due)" in text()
+    assert "past due" not in text(status="PAID")
+    assert "past due" not in text(amount_paid=100.0)
+    assert "past due" not in text(due_date="2026-03-10")
