@@ -379,3 +379,29 @@ def test_coperniq_unreachable_fails_the_step_with_a_readable_message(steps_witho
     assert error.startswith("Could not look up “1042” in Coperniq.")
     assert "could not reach Coperniq" in error
     assert "127.0.0.1" not in error and "Traceback" not in error
+
+
+def test_a_note_on_a_client_typed_by_number_goes_to_that_client(steps):
+    account = next(a for a in steps.sandbox.find("accounts") if a.get("number"))
+    kind, outputs = run(
+        steps,
+        Callback.STEP_ADD_NOTE,
+        {"record": f"client #{account['number']}", "text": "Prefers texts", "written_by": USER},
+    )
+    assert kind == "success", outputs
+    posts = writes(steps, "POST", f"/accounts/{account['id']}/notes")
+    assert len(posts) == 1 and posts[0].body["body"].startswith("Prefers texts\n— from Slack by ")
+    assert outputs["record_url"] == f"{APP_URL}/client/{account['id']}"
+
+
+def test_a_bug_fails_the_step_with_a_generic_sentence_and_no_details(steps, monkeypatch):
+    import handlers.functions.steps as step_listeners
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("token xoxb-secret at /srv/bot/flows.py line 12")
+
+    monkeypatch.setattr(step_listeners, "create_request", broken)
+    kind, error = run(steps, Callback.STEP_CREATE_REQUEST, REQUEST_INPUTS)
+    assert kind == "error"
+    assert error.startswith("Something went wrong in the Coperniq bot")
+    assert "xoxb" not in error and "flows.py" not in error
