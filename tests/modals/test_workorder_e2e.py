@@ -188,8 +188,8 @@ def test_submit_creates_one_work_order_with_the_spec_body_then_sets_assignee_and
     shown = str(message["blocks"])
     assert f"{APP_URL}/project/{project['id']}" in shown
     assert f"Assigned to {name}" in shown and "starts Tue, Mar 3" in shown
-    done = current(slack, view["id"])
-    assert f"#{work_order['uid']}" in str(done["blocks"])
+    # The modal says it too (updated just after the channel post).
+    slack.wait_until(lambda: f"#{work_order['uid']}" in str(current(slack, view["id"])["blocks"]))
     rows = list(
         slack.store.db.query("select action, record_type, record_id, outcome from audit_log")
     )
