@@ -378,8 +378,6 @@ def unfurls_for(
 
     `channel` decides whether amounts are shown (None: not known, so not shown).
     """
-    from bot.blocks.unfurl import invoice_attachment, record_attachment
-
     app_url = settings.coperniq_app_url
     chosen, left = pick_links(urls, app_url)
     if left:
@@ -397,20 +395,36 @@ def unfurls_for(
         facts = facts_for(coperniq, db, ref, now)
         if facts is None:
             continue
-        if ref.kind == INVOICE:
-            out[ref.url] = invoice_attachment(
-                facts["invoice"],
-                url=ref.url,
-                app_url=app_url,
-                money=money,
-                today=now.astimezone(tz).date(),
-                tz=tz,
+        try:
+            out[ref.url] = _attachment(
+                ref, facts, db=db, app_url=app_url, money=money, now=now, tz=tz
             )
-            continue
-        wo = next_work_order(work_orders_of(db, ref, facts), now, tz)
-        # The card links to the record's canonical page (a pasted link may carry ?tab=…).
-        url = record_url(app_url, ref.kind, ref.id)
-        out[ref.url] = record_attachment(
-            ref.kind, facts["record"], url=url, next_wo=wo, money=money, tz=tz
-        )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # One record Coperniq sent in a shape we do not expect must not cost the others.
+            log.exception("Could not build the unfurl of %s", ref.key)
     return out
+
+
+def _attachment(
+    ref: LinkRef,
+    facts: Mapping[str, Any],
+    *,
+    db: Database,
+    app_url: str,
+    money: bool,
+    now: datetime,
+    tz: ZoneInfo,
+) -> dict[str, Any]:
+    from bot.blocks.unfurl import invoice_attachment, record_attachment
+
+    if ref.kind == INVOICE:
+        invoice = {**facts["invoice"], "id": ref.id}
+        today = now.astimezone(tz).date()
+        return invoice_attachment(
+            invoice, url=ref.url, app_url=app_url, money=money, today=today, tz=tz
+        )
+    wo = next_work_order(work_orders_of(db, ref, facts), now, tz)
+    # The card links to the record's canonical page (a pasted link may carry ?tab=…).
+    url = record_url(app_url, ref.kind, ref.id)
+    record = {**facts["record"], "id": ref.id}
+    return record_attachment(ref.kind, record, url=url, next_wo=wo, money=money, tz=tz)

@@ -87,9 +87,9 @@ def work_order_line(wo: Mapping[str, Any] | None, tz: ZoneInfo) -> str:
         parts.append(when)
     parts.append(slack_text(wo["assignee"], 60) if wo.get("assignee") else "unassigned")
     if wo.get("status"):
-        parts.append(
-            slack_text(_humanise(wo["status"]) if "_" in str(wo["status"]) else wo["status"], 40)
-        )
+        # A label ("In progress") as Coperniq words it; a bare id ("IN_PROGRESS") made readable.
+        status = str(wo["status"])
+        parts.append(slack_text(_humanise(status) if status.isupper() else status, 40))
     return "Next work order: " + " · ".join(parts)
 
 
