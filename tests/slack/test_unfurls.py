@@ -574,3 +574,31 @@ def test_an_invoice_is_past_due_only_while_open_with_something_owed() -> None:
     assert "past due" not in text(status="PAID")
     assert "past due" not in text(amount_paid=100.0)
     assert "past due" not in text(due_date="2026-03-10")
+
+
+def test_unfurls_leave_the_reserve_of_the_daily_budget_to_people(
+    fake_slack: Any, coperniq_sandbox: Any, tmp_path: Any
+) -> None:
+    from bot.store import record_api_call
+    from tests.slack.harness import running_harness
+
+    # A budget of 10 keeps 2 for people: with 8 spent, background work (unfurls) gets nothing.
+    with running_harness(fake_slack, coperniq_sandbox, tmp_path, coperniq_daily_budget=10) as slack:
+        now = datetime.now(UTC)
+        for _ in range(8):
+            record_api_call(
+                slack.store.db,
+                at=now,
+                method="GET",
+                path="/projects",
+                status=200,
+                purpose="background",
+                rate_remaining=None,
+            )
+        project = slack.sandbox.all("projects")[0]
+        slack.sandbox.reset_requests()
+        post_links(slack, url("project", project["id"]))
+        assert reads(slack) == []
+        assert slack.fake_slack.calls_to("chat.unfurl") == []
+        # Nothing was cached: once the budget allows, the next message reads it.
+        assert slack.store.db.execute("select count(*) from unfurl_cache").fetchone() == (0,)
