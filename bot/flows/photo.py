@@ -5,11 +5,13 @@ answer was lost), then attach it to the field. Each photo is one write_once keye
 Slack file), so a double click, a Slack retry or a second person sending the same photo never
 attaches it twice.
 
-Photos go through a bounded parallel pipeline: PARALLEL_PHOTOS of them are downloaded, uploaded
-and attached at once, each on a worker thread with its own SQLite connection (its own
-`submissions` row and progress, as before). A download streams into a spooled temporary file and
-the upload streams from it, so memory holds at most a small head of each photo in flight. The
-attaches keep the order the person chose: a photo is attached once those before it are done.
+Photos go through a bounded parallel pipeline: each photo on a worker thread with its own SQLite
+connection (its own `submissions` row and progress, as before), at most PARALLEL_PHOTOS of them
+downloading or uploading at once. A download streams into a spooled temporary file and the upload
+streams from it, so memory holds at most a small head of each photo in transfer. A photo is
+attached as soon as it is uploaded (small JSON calls, outside the transfer slots), so the field
+lists them in the order they arrived, not always the order chosen: keeping that order would chain
+the ten attaches one after another (ten round trips) and cost more than the transfers.
 
 Then a note on the project says who added them ("3 photos added to Survey · Roof, from Slack by
 Jane Doe: …"): Coperniq shows every file as the API key user's. The note is a write_once of its
@@ -19,14 +21,17 @@ after a lost answer looks for that text first. A failed note is logged; the phot
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import httpx
 from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
@@ -45,16 +50,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ACTION = "attach_photo"
-# Photos in flight at once per submission. Each photo is a chain of calls that mostly wait
-# (files.info, the download, the upload, the attach: about four round trips), so a few in
-# flight cut ten photos to about three rounds of that chain; more would send Coperniq that
-# many multi-MB uploads at once from one key (its gateway takes ~6 MB bodies, and 100 calls/s
-# per key is shared with everything else) and multiply threads under concurrent submissions
-# (each submission has its own pool, beside Bolt's listener pool). Slack sends at most 10 files.
-PARALLEL_PHOTOS = 4
-# How long a photo waits for the one before it to be attached (keeping the chosen order); past
-# this it goes ahead rather than hang: each step has its own timeouts well below it.
-ORDER_WAIT_SECONDS = 120.0
+# Photos in transfer (downloading from Slack, uploading to Coperniq) at once per submission.
+# A transfer is mostly waiting (two round trips and the bytes), so Slack's most (10 files) go
+# in two rounds; more would send Coperniq that many multi-MB uploads at once from one key (its
+# gateway takes ~6 MB bodies; 100 calls/s per key is shared with everything else), and each
+# photo in transfer holds a temporary file and a spool's in-memory head (SPOOL_MEMORY_BYTES).
+# With 150 ms per call, 4 took three rounds and 10 photos 2.4x the time of one; 5 take 2.1x.
+PARALLEL_PHOTOS = 5
+# Worker threads per submission: one per photo (Slack's file_input sends at most 10), so the
+# small calls (files.info, the attach) of some photos overlap the transfers of others.
+MAX_WORKERS = 10
+# Seconds a Slack download may stall (connect, or between bytes) before that photo fails.
+DOWNLOAD_TIMEOUT = 20.0
 NOTE_ACTION = "photo_note"
 # The note names this many photos, then says how many more.
 NOTE_NAMES = 10
@@ -106,28 +113,34 @@ def attach_photos(
     """Attach each Slack file to the field; one photo's failure never stops the others.
 
     Then a note on the project names the photos this submission added, `field_label` ("form ·
-    field") and `author`, who is asked once, only when something is written.
+    field") and `author`, who is asked once, only when a photo is about to be written.
     """
     results = PhotoResults()
-    # Asked once, by whichever worker first writes something (the others wait for its answer).
-    by = _once(author)
+    # Asked once, in the background as soon as a photo is about to be written (its Slack and
+    # Coperniq look-ups then overlap the transfers); the workers wait for its answer.
+    by = _Once(author)
 
-    def attach(conn: Database, file: dict[str, Any], turn: Callable[[], None]) -> Any:
+    def attach(conn: Database, file: dict[str, Any], lane: Lane, *, http: httpx.Client) -> Any:
         return _attach_one(
             conn,
             coperniq,
             slack,
+            http,
             file,
             user=user,
             project_id=project_id,
             form_id=form_id,
             column_id=column_id,
             by=by,
-            turn=turn,
+            lane=lane,
         )
 
     added: dict[str, str] = {}  # Slack file id -> name, of the photos this submission attached
-    for file, written in zip(files, run_pipeline(db, files, attach), strict=True):
+    # One HTTP client for the submission's downloads (thread-safe; a client per photo would
+    # build a TLS context per photo, tens of ms of CPU each).
+    with httpx.Client(timeout=DOWNLOAD_TIMEOUT, follow_redirects=True) as http:
+        done = run_pipeline(db, files, functools.partial(attach, http=http))
+    for file, written in zip(files, done, strict=True):
         name = str(file.get("name") or file["id"])
         if written is None:
             results.failed.append((name, _SORRY))
@@ -157,46 +170,52 @@ def attach_photos(
     return results
 
 
+class Lane:
+    """What a pipeline worker shares with the others: the PARALLEL_PHOTOS transfer slots."""
+
+    def __init__(self, slots: threading.Semaphore) -> None:
+        self._slots = slots
+
+    @contextmanager
+    def transfer(self) -> Iterator[None]:
+        """Hold a transfer slot (the download and the upload, the spooled file's life, go in)."""
+        with self._slots:
+            yield
+
+
 def run_pipeline(
     db: Database,
     items: list[dict[str, Any]],
-    work: Callable[[Database, dict[str, Any], Callable[[], None]], Any],
+    work: Callable[[Database, dict[str, Any], Lane], Any],
     *,
     parallel: int = PARALLEL_PHOTOS,
+    workers: int = MAX_WORKERS,
 ) -> list[Any]:
-    """`work(db, item, turn)` for each item, `parallel` at once; the results in the items' order.
+    """`work(db, item, lane)` for each item on `workers` threads; the results in the items' order.
 
-    Each worker gets its own connection to `db`'s file (an SQLite connection stays on the thread
-    that opened it). `turn()` returns once every earlier item's work has ended: what must keep
-    the items' order (the attach) waits for it. An item whose work raised gets None (logged).
-    An in-memory database cannot be shared between connections: its items run one by one.
+    At most `parallel` items are inside `lane.transfer()` at once. Each worker gets its own
+    connection to `db`'s file (an SQLite connection stays on the thread that opened it). An item
+    whose work raised gets None (logged). An in-memory database cannot be shared between
+    connections: its items run one by one.
     """
     if not items:
         return []
     connections = _Connections(db)
-    workers = min(parallel, len(items)) if connections.shareable else 1
-    ended = [threading.Event() for _ in items]
+    threads = min(workers, len(items)) if connections.shareable else 1
+    lane = Lane(threading.BoundedSemaphore(max(1, parallel)))
 
-    def one(index: int, item: dict[str, Any]) -> Any:
-        def turn() -> None:
-            # Items start in order (a FIFO pool), so the one before is running or has ended.
-            if index and not ended[index - 1].wait(ORDER_WAIT_SECONDS):
-                log.warning("Photo %d went ahead of the one before it (still at work)", index)
-
+    def one(item: dict[str, Any]) -> Any:
         try:
-            return work(connections.get(), item, turn)
+            return work(connections.get(), item, lane)
         except Exception:
             log.exception("Photo %s failed unexpectedly", item.get("id"))
             return None
-        finally:
-            ended[index].set()
 
     try:
-        if workers == 1:
-            return [one(i, item) for i, item in enumerate(items)]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="photos") as pool:
-            futures = [pool.submit(one, i, item) for i, item in enumerate(items)]
-            return [f.result() for f in futures]
+        if threads == 1:
+            return [one(item) for item in items]
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="photos") as pool:
+            return list(pool.map(one, items))
     finally:
         connections.close()
 
@@ -243,18 +262,43 @@ class _Connections:
             conn.close()
 
 
-def _once(fn: Callable[[], Author]) -> Callable[[], Author]:
-    """`fn` called at most once, however many threads ask at the same time."""
-    lock = threading.Lock()
-    answer: list[Author] = []
+class _Once:
+    """`fn()` asked at most once, however many threads ask; `start()` asks it in the background."""
 
-    def call() -> Author:
-        with lock:
-            if not answer:
-                answer.append(fn())
-            return answer[0]
+    def __init__(self, fn: Callable[[], Author]) -> None:
+        self._fn = fn
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._started = False
+        self._answer: Author | None = None
+        self._error: BaseException | None = None
 
-    return call
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._ask, name="photo-author", daemon=True).start()
+
+    def _ask(self) -> None:
+        try:
+            self._answer = self._fn()
+        except BaseException as exc:  # handed to whoever waits for the answer
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def __call__(self) -> Author:
+        with self._lock:
+            first = not self._started
+            self._started = True
+        if first:
+            self._ask()
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None
+        return self._answer
 
 
 def photo_note(names: list[str], field_label: str, author: Author) -> str:
@@ -321,14 +365,15 @@ def _attach_one(
     db: Database,
     coperniq: CoperniqClient,
     slack: WebClient,
+    http: httpx.Client,
     file: dict[str, Any],
     *,
     user: str,
     project_id: int,
     form_id: int,
     column_id: int,
-    by: Callable[[], Author],
-    turn: Callable[[], None] = lambda: None,
+    by: _Once,
+    lane: Lane,
 ) -> submissions.Written:
     resolved: dict[str, Any] = {}
 
@@ -353,10 +398,12 @@ def _attach_one(
         return {"id": form_id, "found": True} if found else None
 
     def create(claim: submissions.Claim) -> dict[str, Any]:
+        by.start()  # something is about to be written: who by is asked meanwhile
         got = slack_file()
         name = _name(got)
-        uploaded = _upload_once(db, coperniq, slack, claim, got, name=name, project_id=project_id)
-        turn()  # the field lists photos in the order they were chosen
+        uploaded = _upload_once(
+            db, coperniq, slack, http, claim, got, name=name, project_id=project_id, lane=lane
+        )
         attached = coperniq.forms.attach_file_from_url(
             form_id,
             column_id,
@@ -443,11 +490,13 @@ def _upload_once(
     db: Database,
     coperniq: CoperniqClient,
     slack: WebClient,
+    http: httpx.Client,
     claim: submissions.Claim,
     file: dict[str, Any],
     *,
     name: str,
     project_id: int,
+    lane: Lane,
 ) -> dict[str, Any]:
     """The file in the project's files, uploaded by this try or found from an earlier one.
 
@@ -463,6 +512,25 @@ def _upload_once(
         if earlier is not None:
             return earlier
         submissions.note_progress(db, key, uploaded=None)
+    with lane.transfer():
+        return _transfer(
+            db, coperniq, slack, http, key, progress, file, name=name, project_id=project_id
+        )
+
+
+def _transfer(
+    db: Database,
+    coperniq: CoperniqClient,
+    slack: WebClient,
+    http: httpx.Client,
+    key: str,
+    progress: dict[str, Any],
+    file: dict[str, Any],
+    *,
+    name: str,
+    project_id: int,
+) -> dict[str, Any]:
+    """Download the photo from Slack into a spooled file and upload it from there, once."""
     try:
         # Streamed to a spooled file (a small head in memory) and streamed from it to Coperniq.
         got = download_spooled(
@@ -470,6 +538,7 @@ def _upload_once(
             slack.token or "",
             max_bytes=MAX_UPLOAD_BYTES,
             api_url=slack.base_url,
+            http=http,
         )
     except SlackFileError as exc:
         raise submissions.NotWritten(str(exc)) from None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import email.message
 import email.parser
 import email.policy
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse
 
 from sandbox.coperniq import seed as seeddata
@@ -160,6 +161,9 @@ class FilesMixin(ApiBase):
 
 def _multipart_file(content_type: str, body: bytes) -> tuple[str | None, str | None, bytes] | None:
     """The `file` part of a multipart/form-data body: (filename, content type, bytes)."""
+    fast = _multipart_file_fast(content_type, body)
+    if fast is not False:
+        return fast
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
     if not msg.is_multipart():
@@ -169,4 +173,35 @@ def _multipart_file(content_type: str, body: bytes) -> tuple[str | None, str | N
             payload = part.get_payload(decode=True) or b""
             ctype = part.get_content_type() if part.get("content-type") else None
             return part.get_filename(), ctype, payload
+    return None
+
+
+def _multipart_file_fast(
+    content_type: str, body: bytes
+) -> tuple[str | None, str | None, bytes] | None | Literal[False]:
+    """The same answer as the email parser, split at the boundary in C (the email parser takes
+    most of a second per 5 MB photo, which made the sandbox, not the client, the bottleneck of
+    parallel uploads); False when the body needs the full parser (a transfer encoding)."""
+    ctype = email.message.Message()
+    ctype["Content-Type"] = content_type
+    boundary = ctype.get_param("boundary")
+    if ctype.get_content_type() != "multipart/form-data" or not isinstance(boundary, str):
+        return False
+    for part in body.split(b"--" + boundary.encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        raw_head, sep, content = part.partition(b"\r\n\r\n")
+        if not sep:
+            return False
+        headers = email.parser.BytesHeaderParser(policy=email.policy.HTTP).parsebytes(
+            raw_head.lstrip(b"\r\n") + b"\r\n\r\n"
+        )
+        if headers.get("content-transfer-encoding"):
+            return False
+        if headers.get_param("name", header="content-disposition") != "file":
+            continue
+        if content.endswith(b"\r\n"):
+            content = content[:-2]
+        part_type = headers.get_content_type() if headers.get("content-type") else None
+        return headers.get_filename(), part_type, content
     return None
