@@ -160,12 +160,6 @@ def run_once(
             timeout=120,
         )
         took = call.at - sent
-        if os.environ.get("BENCH_TRACE"):
-            for c in fake.calls:
-                if c.at > sent:
-                    print(f"    slack {c.at - sent:6.3f} {c.method}")
-            for r in sandbox.requests[-3 * count - 6 :]:
-                print(f"    coperniq {r.method} {r.path} {r.status}")
         after = memory_kb(proc.pid)
         text = posts_to(slack, CHANNEL)[before_posts]["text"]
         fake.set_latency(0)

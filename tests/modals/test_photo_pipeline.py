@@ -338,3 +338,17 @@ def _spool_of(content: bytes, *, memory_bytes: int) -> slackfiles.SpooledPhoto:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_an_upload_from_a_file_over_the_limit_is_refused_before_any_request(tmp_path):
+    from bot.coperniq import CoperniqClient
+    from bot.coperniq.errors import PayloadTooLarge
+
+    big = tmp_path / "big.jpg"
+    big.write_bytes(b"\xff\xd8\xff" + b"\0" * (10 * 1024 * 1024))
+    # Nothing listens there: a request would fail to connect, not be refused for its size.
+    with CoperniqClient("k", "http://127.0.0.1:9") as client, big.open("rb") as handle:
+        handle.seek(100)
+        with pytest.raises(PayloadTooLarge):
+            client.interactive.files.upload("project", 1, handle, "big.jpg", "image/jpeg")
+        assert handle.tell() == 0  # measured, then left at its start for the upload
