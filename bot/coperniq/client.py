@@ -8,6 +8,7 @@ Resources are built on first use per view, so a view costs almost nothing to mak
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,6 +108,12 @@ class CoperniqClient:
         # Calls made through this view (see metered()); retries of one call count once here,
         # every attempt counts in the budget's ledger.
         self.calls_made = 0
+        # The photo pipeline calls through one view from several threads at once.
+        self._count_lock = threading.Lock()
+
+    def _counted(self) -> None:
+        with self._count_lock:
+            self.calls_made += 1
 
     # --- views ----------------------------------------------------------------------------
 
@@ -244,9 +251,9 @@ class CoperniqClient:
         except errors.BudgetExceeded:
             raise  # refused before anything was sent
         except errors.CoperniqError:
-            self.calls_made += 1
+            self._counted()
             raise
-        self.calls_made += 1
+        self._counted()
         return result
 
     def close(self) -> None:
