@@ -120,6 +120,13 @@ def change_status(
     if held is not None:
         say(client, channel, user, "Hang on, that status change is still going through.")
         return False
+    # A second tap that read the row before the first one's answer was saved claims once the
+    # first is done: the saved status (written before the first claim finished) says so.
+    again = db.execute("select status from work_orders where id = ?", [wo_id]).fetchone()
+    if again is not None and again[0] == target:
+        state.release_act(db, JOB_ID, key, STATUS_ACT, user)
+        cards.refresh(db, settings, poster, wo_id, now)
+        return False
     try:
         answer = coperniq.interactive.work_orders.update(
             parent_type, parent_id, wo_id, {"status": target}
