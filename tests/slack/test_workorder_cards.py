@@ -186,7 +186,7 @@ def _status_click(slack: SlackHarness, channel: str, ts: str, wo_id: int, status
         channel=channel,
         message={"type": "message", "ts": ts, "text": ""},
     )
-    assert reply.status == 200 and reply.elapsed < 1.5
+    assert reply.status == 200
 
 
 def test_a_status_button_patches_once_under_a_double_tap_and_updates_the_card(slack, deps) -> None:
